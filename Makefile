@@ -1,0 +1,34 @@
+# Entry points. Both `make run` and `make test` run the idempotent set-up first.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ARGS   ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-unit test-integration lint clean help
+
+help:
+	@echo "make run   [ARGS='--topo ring,6 --scripted']  controller + Mininet demo (root)"
+	@echo "make test  [PYTEST_ARGS=...]                  unit + integration tests (root for tier 2)"
+	@echo "make test-unit | test-integration | lint | setup | clean"
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	$(PY) -m scripts.demo $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+test-integration: setup
+	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check controller topologies scripts tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,474 @@
+"""Lab harness: Open vSwitch service, a ryu-manager process and a Mininet network.
+
+Shared by the main job (``scripts/demo.py``) and the integration-test fixture
+(``tests/integration/conftest.py``). Everything here stops only what it started:
+processes by PID, bridges by name (tagged with our PID in OVSDB), Mininet hosts
+through Mininet's own per-host teardown. Nothing here uses ``mn -c``, ``pkill``
+or ``killall``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+OVS_CTL = Path("/usr/share/openvswitch/scripts/ovs-ctl")
+OVS_RUNDIR = Path("/var/run/openvswitch")
+OWNER_KEY = "sdn-lab-owner"  # external_ids key on bridges we create
+
+T = TypeVar("T")
+
+
+class LabError(RuntimeError):
+    """A lab component could not be started; the message says which and why."""
+
+
+def log(msg: str) -> None:
+    print(f"[lab] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------- helpers
+def wait_for(
+    condition: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+) -> T:
+    """Poll ``condition`` until it returns a truthy value; raise ``LabError`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while True:
+        last = condition()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def run(
+    cmd: Sequence[str], check: bool = True, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise LabError(
+            f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}"
+        )
+    return proc
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def missing_prerequisites() -> list[str]:
+    """What keeps the Mininet tier from running here (empty when everything is in place)."""
+    problems = []
+    if not is_root():
+        problems.append("not running as root (Mininet needs root)")
+    for tool in ("ovs-vsctl", "ovs-ofctl", "mnexec", "ethtool", "iperf3"):
+        if shutil.which(tool) is None:
+            problems.append(f"'{tool}' not found (run scripts/setup.sh)")
+    if not OVS_CTL.exists():
+        problems.append(f"{OVS_CTL} not found (Debian package openvswitch-switch)")
+    if not (VENV_BIN / "ryu-manager").exists():
+        problems.append(f"{VENV_BIN / 'ryu-manager'} not found (run scripts/setup.sh)")
+    try:
+        import mininet.net  # noqa: F401
+    except ImportError as exc:
+        problems.append(f"mininet not importable: {exc}")
+    return problems
+
+
+# ---------------------------------------------------------------------------- OVS
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _daemon_pid(name: str) -> int | None:
+    try:
+        pid = int((OVS_RUNDIR / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def ovs_running() -> bool:
+    """ovsdb-server and ovs-vswitchd both alive and answering."""
+    if _daemon_pid("ovsdb-server") is None or _daemon_pid("ovs-vswitchd") is None:
+        return False
+    return run(["ovs-vsctl", "--timeout=5", "show"], check=False).returncode == 0
+
+
+def kernel_datapath_available() -> bool:
+    """True when the kernel has the openvswitch module loaded (or built in)."""
+    return Path("/sys/module/openvswitch").exists()
+
+
+def datapath() -> str:
+    """Mininet ``OVSSwitch`` datapath: 'kernel' where the module exists, else 'user'.
+
+    ``SDN_DATAPATH=user|kernel`` overrides the detection.
+    """
+    forced = os.environ.get("SDN_DATAPATH", "").strip().lower()
+    if forced in ("user", "kernel"):
+        return forced
+    if forced:
+        raise LabError(f"SDN_DATAPATH={forced!r}: expected 'user' or 'kernel'")
+    return "kernel" if kernel_datapath_available() else "user"
+
+
+@dataclass
+class OvsService:
+    """Starts ovsdb-server/ovs-vswitchd if they are not running; stops them only if it did."""
+
+    started_by_us: bool = False
+
+    def ensure_running(self) -> None:
+        if ovs_running():
+            log("Open vSwitch already running")
+            return
+        if not OVS_CTL.exists():
+            raise LabError(
+                f"Open vSwitch is not installed ({OVS_CTL} missing): run scripts/setup.sh"
+            )
+        if not is_root():
+            raise LabError("Open vSwitch is not running and starting it needs root")
+        log("starting Open vSwitch (ovs-ctl start; no systemd here)")
+        proc = run([str(OVS_CTL), "start", "--system-id=random"], check=False, timeout=60)
+        try:
+            wait_for(ovs_running, 20, "ovsdb-server and ovs-vswitchd to answer")
+        except LabError as exc:
+            tail = ""
+            with contextlib.suppress(OSError):
+                lines = Path("/var/log/openvswitch/ovs-vswitchd.log").read_text().splitlines()
+                tail = "\n".join(lines[-15:])
+            raise LabError(
+                f"Open vSwitch did not start: {exc}\novs-ctl said:\n{proc.stdout}{proc.stderr}\n"
+                f"ovs-vswitchd.log tail:\n{tail}"
+            ) from None
+        self.started_by_us = True
+        log(f"Open vSwitch started; datapath for bridges: {datapath()}")
+
+    def stop(self) -> None:
+        if not self.started_by_us:
+            return
+        # ovs-ctl stop signals the daemons by the PIDs in their pidfiles: the ones we started.
+        log("stopping the Open vSwitch daemons this run started")
+        run([str(OVS_CTL), "stop"], check=False, timeout=60)
+        self.started_by_us = False
+
+
+def our_bridges(owner: str | None = None) -> dict[str, str]:
+    """Bridges tagged by a lab run: name -> owner tag (optionally only this ``owner``)."""
+    proc = run(
+        [
+            "ovs-vsctl",
+            "--format=csv",
+            "--data=bare",
+            "--no-headings",
+            "--columns=name,external_ids",
+            "list",
+            "bridge",
+        ],
+        check=False,
+    )
+    found: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        name, _, ext = line.partition(",")
+        for item in ext.strip('"').split():
+            key, _, value = item.partition("=")
+            if key == OWNER_KEY and (owner is None or value == owner):
+                found[name] = value
+    return found
+
+
+def remove_stale_lab_bridges() -> list[str]:
+    """Delete bridges that a lab run tagged and whose owner process is gone (a crashed run)."""
+    removed = []
+    for name, tag in our_bridges().items():
+        pid_text = tag.split("-")[-1]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            continue
+        run(["ovs-vsctl", "--if-exists", "del-br", name], check=False)
+        removed.append(name)
+    if removed:
+        log(f"removed stale bridges of a crashed earlier run: {' '.join(sorted(removed))}")
+    return removed
+
+
+# ---------------------------------------------------------------------------- controller
+@dataclass
+class ControllerProcess:
+    """A ``ryu-manager`` child process on loopback ports of its own, stopped by PID."""
+
+    apps: Sequence[str] = ("controller/app.py",)
+    of_port: int = 0
+    rest_port: int = 0
+    extra_args: Sequence[str] = ()
+    config_file: Path | None = None
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 30) -> None:
+        self.of_port = self.of_port or free_tcp_port()
+        self.rest_port = self.rest_port or free_tcp_port()
+        if self.log_path is None:
+            fd, name = tempfile.mkstemp(prefix="ryu-manager.", suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        cmd = [
+            str(VENV_BIN / "ryu-manager"),
+            "--ofp-listen-host",
+            "127.0.0.1",
+            "--ofp-tcp-listen-port",
+            str(self.of_port),
+            "--wsapi-host",
+            "127.0.0.1",
+            "--wsapi-port",
+            str(self.rest_port),
+        ]
+        if self.config_file is not None:
+            cmd += ["--config-file", str(self.config_file)]
+        cmd += [*self.extra_args, *self.apps]
+        logf = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        logf.close()
+        log(
+            f"ryu-manager pid {self.proc.pid}: OpenFlow 127.0.0.1:{self.of_port}, "
+            f"REST http://127.0.0.1:{self.rest_port}, log {self.log_path}"
+        )
+
+        def listening() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise LabError(
+                    f"ryu-manager exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            return port_open("127.0.0.1", self.of_port)
+
+        try:
+            wait_for(listening, timeout, f"ryu-manager to listen on {self.of_port}")
+        except LabError:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            # The child leads its own session (start_new_session): signal exactly that group.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        log(f"ryu-manager pid {self.proc.pid} stopped (exit {self.proc.returncode})")
+
+
+# ---------------------------------------------------------------------------- Mininet
+@dataclass
+class LabNetwork:
+    """A Mininet network of OVS switches (OpenFlow 1.3, secure fail mode) on a remote controller."""
+
+    topo: Any
+    of_port: int
+    owner: str = field(default_factory=lambda: f"lab-{os.getpid()}")
+    net: Any = field(default=None, repr=False)
+
+    def start(self, connect_timeout: float = 60) -> None:
+        from functools import partial
+
+        from mininet.link import TCLink
+        from mininet.log import setLogLevel
+        from mininet.net import Mininet
+        from mininet.node import OVSSwitch, RemoteController
+
+        setLogLevel(os.environ.get("MININET_LOGLEVEL", "warning"))
+        remove_stale_lab_bridges()
+        names = set(self.topo.switches())
+        existing = set(run(["ovs-vsctl", "list-br"], check=False).stdout.split())
+        clash = names & existing
+        if clash:
+            raise LabError(
+                f"bridges {sorted(clash)} already exist and are not ours; "
+                "delete them by name (ovs-vsctl del-br NAME) if they are leftovers"
+            )
+        dp = datapath()
+        # failMode='secure': a switch never floods on its own (a storm in a loop) while the
+        # controller is not yet connected.
+        switch = partial(OVSSwitch, datapath=dp, protocols="OpenFlow13", failMode="secure")
+        self.net = Mininet(
+            topo=self.topo,
+            switch=switch,
+            link=TCLink,
+            controller=None,
+            autoSetMacs=False,
+            autoStaticArp=False,
+            build=False,
+            waitConnected=False,
+        )
+        self.net.addController(RemoteController("c0", ip="127.0.0.1", port=self.of_port))
+        try:
+            self.net.build()
+            self.net.start()
+            for sw in self.net.switches:
+                run(
+                    [
+                        "ovs-vsctl",
+                        "set",
+                        "bridge",
+                        sw.name,
+                        f"external_ids:{OWNER_KEY}={self.owner}",
+                    ]
+                )
+            for host in self.net.hosts:
+                # The userspace datapath drops TCP with partial checksums: compute them in the host.
+                for intf in host.intfList():
+                    if intf.name != "lo":
+                        host.cmd(f"ethtool -K {intf.name} tx off >/dev/null 2>&1")
+            log(
+                f"Mininet: {len(self.net.switches)} switches ({dp} datapath), "
+                f"{len(self.net.hosts)} hosts, {len(self.net.links)} links"
+            )
+            wait_for(
+                self._all_connected,
+                connect_timeout,
+                f"{len(self.net.switches)} switches to connect to 127.0.0.1:{self.of_port}",
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def _all_connected(self) -> bool:
+        proc = run(
+            [
+                "ovs-vsctl",
+                "--bare",
+                "--columns=is_connected",
+                "find",
+                "controller",
+                f'target="tcp:127.0.0.1:{self.of_port}"',
+            ],
+            check=False,
+        )
+        return proc.stdout.split().count("true") >= len(self.net.switches)
+
+    def host(self, name: str) -> Any:
+        return self.net.get(name)
+
+    def ping(self, src: str, dst: str, count: int = 1, timeout_s: int = 2) -> bool:
+        h1, h2 = self.host(src), self.host(dst)
+        out = h1.cmd(f"ping -c {count} -W {timeout_s} {h2.IP()}")
+        return f"{count} received" in out or f" {count} packets received" in out
+
+    def pingall(self, timeout_s: int = 2, retries: int = 1) -> tuple[int, int]:
+        """Ping every ordered host pair once; return (sent, lost). Quiet, bounded."""
+        sent = lost = 0
+        for a in self.net.hosts:
+            for b in self.net.hosts:
+                if a is b:
+                    continue
+                sent += 1
+                ok = any(self.ping(a.name, b.name, 1, timeout_s) for _ in range(retries))
+                lost += 0 if ok else 1
+        return sent, lost
+
+    def stop(self) -> None:
+        if self.net is None:
+            return
+        names = [sw.name for sw in self.net.switches]
+        try:
+            self.net.stop()
+        finally:
+            # Belt and braces: our bridges by name, in case Mininet's teardown was interrupted.
+            for name in names:
+                run(["ovs-vsctl", "--if-exists", "del-br", name], check=False)
+            self.net = None
+        log(f"Mininet stopped; bridges removed: {' '.join(names)}")
+
+
+@contextlib.contextmanager
+def lab(
+    topo: Any,
+    apps: Sequence[str] = ("controller/app.py",),
+    extra_args: Sequence[str] = (),
+    config_file: Path | None = None,
+) -> Iterator[tuple[ControllerProcess, LabNetwork]]:
+    """OVS (if needed) + ryu-manager + Mininet network; everything torn down on exit."""
+    ovs = OvsService()
+    ctl = ControllerProcess(apps=apps, extra_args=extra_args, config_file=config_file)
+    netw: LabNetwork | None = None
+    try:
+        ovs.ensure_running()
+        ctl.start()
+        netw = LabNetwork(topo, ctl.of_port)
+        netw.start()
+        yield ctl, netw
+    finally:
+        if netw is not None:
+            netw.stop()
+        ctl.stop()
+        ovs.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover - operator helper
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "status"
+    if cmd == "ovs-start":
+        OvsService().ensure_running()
+    elif cmd == "status":
+        print(f"ovs running: {ovs_running()}; datapath: {datapath()}; lab bridges: {our_bridges()}")
+        print("prerequisites missing:", missing_prerequisites() or "none")
+    else:
+        sys.exit(f"usage: {sys.argv[0]} [status|ovs-start]")
