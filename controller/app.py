@@ -1,98 +1,166 @@
-"""Ryu OpenFlow 1.3 application (run: ``ryu-manager controller/app.py``).
+"""Ryu OpenFlow 1.3 application: ``ryu-manager controller/app.py`` (no extra flags).
 
-Minimal learning switch for loop-free topologies: the switch handshake, a table-miss
-entry that sends packets to the controller, MAC learning with idle-timeout flows.
-The Ryu part is a thin shell over ``controller.learning``.
+A thin shell: Ryu events are translated into calls on
+:class:`controller.core.ControllerCore` with plain values and the current time, and
+what the core returns is sent. Periodic work (LLDP probes, link expiry, barrier
+timeouts) runs in ``hub.spawn`` loops with jitter.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     # Loaded by file path (`ryu-manager controller/app.py`): make this clone's package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
-from ryu.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
-from ryu.lib.packet import ethernet, packet
+from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
-from controller.learning import FLOOD, MacTable
+from controller import ofp
+from controller.config import load_config
+from controller.core import ControllerCore, Output
+from controller.installer import Installer, JobResult, SendStage
+from controller.messages import Message
+from controller.rest import register_rest
 
-COOKIE = 0x5D_0000_0000_0001  # marks the flows this app installs
-IDLE_TIMEOUT = 60
+REST_CONTEXT = "wsgi"
 
 
 class SdnController(app_manager.RyuApp):
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    _CONTEXTS = {REST_CONTEXT: WSGIApplication}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.macs = MacTable()
-        self.packet_ins = 0
-
-    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
-    def _switch_features(self, ev):
-        dp = ev.msg.datapath
-        ofp, parser = dp.ofproto, dp.ofproto_parser
-        self.macs.forget_switch(dp.id)
-        # Remove what an earlier run of this app left, then the table-miss entry.
-        dp.send_msg(
-            parser.OFPFlowMod(
-                dp,
-                cookie=COOKIE,
-                cookie_mask=0xFFFFFFFFFFFFFFFF,
-                command=ofp.OFPFC_DELETE,
-                table_id=ofp.OFPTT_ALL,
-                out_port=ofp.OFPP_ANY,
-                out_group=ofp.OFPG_ANY,
-            )
+        self.config = load_config()
+        self.core = ControllerCore(self.config, nonce=random.getrandbits(63))
+        self.installer = Installer(self.config.barrier_timeout)
+        self.datapaths: dict[int, Any] = {}
+        register_rest(kwargs[REST_CONTEXT], self)
+        self.logger.info(
+            "sdn controller: metric %s, config %s",
+            self.core.metric,
+            os.environ.get("SDN_CONFIG", "(defaults)"),
         )
-        actions = [parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)]
-        inst = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
-        dp.send_msg(
-            parser.OFPFlowMod(
-                dp, cookie=COOKIE, priority=0, match=parser.OFPMatch(), instructions=inst
-            )
+        self._threads = [hub.spawn(self._lldp_loop), hub.spawn(self._housekeeping_loop)]
+
+    # ----------------------------------------------------------------- sending
+    def send(self, out: Output) -> None:
+        for msg in out.messages:
+            self._send_one(msg)
+        for job in out.jobs:
+            stages, results = self.installer.start(job, time.monotonic())
+            self._send_stages(stages)
+            self._finish(results)
+
+    def _send_one(self, msg: Message) -> bool:
+        dp = self.datapaths.get(msg.dpid)
+        if dp is None:
+            return False
+        dp.send_msg(ofp.to_ofp(dp, msg))
+        return True
+
+    def _send_stages(self, stages: list[SendStage]) -> None:
+        for st in stages:
+            dp = self.datapaths.get(st.dpid)
+            if dp is None:
+                self._finish(self.installer.switch_gone(st.dpid))
+                continue
+            for msg in st.messages:
+                dp.send_msg(ofp.to_ofp(dp, msg))
+            dp.send_msg(ofp.barrier(dp, st.barrier_xid))
+
+    def _finish(self, results: list[JobResult]) -> None:
+        for res in results:
+            self.send(self.core.on_job_done(res.name, res.ok, res.reason))
+
+    # ----------------------------------------------------------------- switch life cycle
+    @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
+    def _state_change(self, ev):
+        dp: Any = ev.datapath
+        if dp.id is None:
+            return
+        now = time.monotonic()
+        if ev.state == MAIN_DISPATCHER:
+            # Ryu's handshake has read the port descriptions into dp.ports by now.
+            self.datapaths[dp.id] = dp
+            ports = [ofp.port_info(p) for p in dp.ports.values()]
+            self.logger.info("switch %016x up, %d ports", dp.id, len(ports))
+            self.send(self.core.on_switch_up(dp.id, ports, now))
+        elif (
+            ev.state == DEAD_DISPATCHER and dp.id in self.datapaths and self.datapaths[dp.id] is dp
+        ):
+            dpid: int = dp.id
+            del self.datapaths[dpid]
+            self.logger.info("switch %016x down", dpid)
+            self._finish(self.installer.switch_gone(dpid))
+            self.send(self.core.on_switch_down(dpid, now))
+
+    @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
+    def _port_status(self, ev):
+        msg = ev.msg
+        ofproto = msg.datapath.ofproto
+        port = ofp.port_info(msg.desc)
+        deleted = msg.reason == ofproto.OFPPR_DELETE
+        self.logger.info(
+            "switch %016x port %d %s",
+            msg.datapath.id,
+            port.port_no,
+            "deleted" if deleted else ("up" if port.up else "down"),
         )
-        self.logger.info("switch %016x connected", dp.id)
+        self.send(self.core.on_port_status(msg.datapath.id, port, time.monotonic(), deleted))
 
-    @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
-    def _switch_gone(self, ev):
-        if ev.datapath.id is not None:
-            self.macs.forget_switch(ev.datapath.id)
-
+    # ----------------------------------------------------------------- packets
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def _packet_in(self, ev):
         msg = ev.msg
-        dp = msg.datapath
-        ofp, parser = dp.ofproto, dp.ofproto_parser
-        self.packet_ins += 1
-        in_port = msg.match["in_port"]
-        eth = packet.Packet(msg.data).get_protocol(ethernet.ethernet)
-        if eth is None:
-            return
-        decision = self.macs.decide(dp.id, in_port, eth.src, eth.dst)
-        out = ofp.OFPP_FLOOD if decision.out_port == FLOOD else decision.out_port
-        actions = [parser.OFPActionOutput(out)]
-        if decision.install:
-            match = parser.OFPMatch(in_port=in_port, eth_src=eth.src, eth_dst=eth.dst)
-            inst = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
-            dp.send_msg(
-                parser.OFPFlowMod(
-                    dp,
-                    cookie=COOKIE,
-                    priority=10,
-                    match=match,
-                    idle_timeout=IDLE_TIMEOUT,
-                    instructions=inst,
-                )
-            )
-        dp.send_msg(
-            parser.OFPPacketOut(
-                dp, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=actions, data=msg.data
+        self.send(
+            self.core.on_packet_in(
+                msg.datapath.id, msg.match["in_port"], bytes(msg.data), time.monotonic()
             )
         )
+
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    def _barrier_reply(self, ev):
+        stages, results = self.installer.on_barrier_reply(
+            ev.msg.datapath.id, ev.msg.xid, time.monotonic()
+        )
+        self._send_stages(stages)
+        self._finish(results)
+
+    @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
+    def _flow_removed(self, ev):
+        msg = ev.msg
+        idle = msg.reason == msg.datapath.ofproto.OFPRR_IDLE_TIMEOUT
+        self.send(self.core.on_flow_removed(msg.datapath.id, msg.cookie, idle))
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
+    def _error(self, ev):
+        msg = ev.msg
+        self.logger.warning(
+            "switch %016x error type=%d code=%d", msg.datapath.id, msg.type, msg.code
+        )
+
+    # ----------------------------------------------------------------- periodic work
+    def _lldp_loop(self):
+        interval = self.config.lldp_interval
+        while True:
+            self.send(Output(self.core.lldp_round(time.monotonic())))
+            hub.sleep(interval * random.uniform(0.9, 1.1))
+
+    def _housekeeping_loop(self):
+        while True:
+            hub.sleep(0.2)
+            now = time.monotonic()
+            self._finish(self.installer.expire(now))
+            self.send(self.core.tick(now))

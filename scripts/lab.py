@@ -83,6 +83,15 @@ def run(
     return proc
 
 
+def get_json(url: str, timeout: float = 5) -> Any:
+    """GET a JSON document (raises OSError/ValueError on failure)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 
@@ -293,6 +302,18 @@ class ControllerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+    def health(self) -> dict[str, Any] | None:
+        """Our app's /v1/health, or None while it does not answer."""
+        try:
+            body = get_json(f"{self.rest_url}/v1/health", timeout=2)
+        except (OSError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
+
     def log_text(self) -> str:
         if self.log_path is None or not self.log_path.exists():
             return ""
@@ -404,6 +425,28 @@ class LabNetwork:
             check=False,
         )
         return proc.stdout.split().count("true") >= len(self.net.switches)
+
+    def switch_links(self) -> int:
+        """Switch-to-switch links of the topology (undirected)."""
+        switches = set(self.topo.switches())
+        return sum(1 for a, b in self.topo.links() if a in switches and b in switches)
+
+    def wait_discovered(self, ctl: ControllerProcess, timeout: float = 60) -> dict[str, Any]:
+        """Poll our app's /v1/health until it knows every switch and both directions of
+        every link, then wait out the access-port quiet period (2 LLDP intervals)."""
+        n_sw, n_links = len(self.topo.switches()), 2 * self.switch_links()
+        t0 = time.monotonic()
+
+        def complete() -> dict[str, Any] | None:
+            h = ctl.health()
+            if h and h["switches"] == n_sw and h["links"] == n_links:
+                return h
+            return None
+
+        health = wait_for(complete, timeout, f"discovery of {n_sw} switches and {n_links} links")
+        log(f"discovered {n_sw} switches, {n_links} directed links in {time.monotonic() - t0:.1f}s")
+        time.sleep(2.2)
+        return health
 
     def host(self, name: str) -> Any:
         return self.net.get(name)

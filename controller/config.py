@@ -1,0 +1,143 @@
+"""One validated configuration for the controller.
+
+Every tunable lives in :class:`Config` with its type and default; a TOML file (path in
+the ``SDN_CONFIG`` environment variable, or passed explicitly) overrides any of them.
+Unknown keys and wrong types fail at start with a message that names the key.
+Defaults work with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+METRICS = ("hop", "latency", "utilization", "cost")
+CONFIG_ENV = "SDN_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """All controller tunables. Times are in seconds, capacities in bit/s."""
+
+    metric: str = "hop"
+    """Routing metric: hop, latency, utilization or cost."""
+    idle_timeout: int = 60
+    """Idle timeout of installed path flows."""
+    hard_timeout: int = 0
+    """Hard timeout of installed path flows (0: none)."""
+    flow_priority: int = 100
+    lldp_interval: float = 1.0
+    """Seconds between LLDP probes on each switch port."""
+    link_timeout: float = 3.5
+    """A link not seen by LLDP for this long is removed."""
+    stats_interval: float = 2.0
+    """Seconds between port-statistics requests to each switch."""
+    barrier_timeout: float = 2.0
+    """Give up a path installation when a switch does not answer a barrier in time."""
+    flood_dedup_window: float = 1.0
+    """A broadcast seen again within this window (e.g. via an undiscovered link) is dropped."""
+    host_move_grace: float = 0.0
+    default_capacity_bps: int = 1_000_000_000
+    """Capacity of a link whose port reports no speed and that has no configured capacity."""
+    link_capacity_bps: dict[str, int] = field(default_factory=dict)
+    """Per-link capacity overrides, keyed "SRC_DPID-DST_DPID" (decimal or 0x-hex dpids)."""
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ConfigError(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        for name in ("idle_timeout", "hard_timeout"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise ConfigError(f"{name}: must be between 0 and 65535 seconds")
+        if not 1 <= self.flow_priority <= 65000:
+            raise ConfigError("flow_priority: must be between 1 and 65000")
+        for name in ("lldp_interval", "link_timeout", "stats_interval", "barrier_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be > 0")
+        if self.link_timeout <= self.lldp_interval:
+            raise ConfigError("link_timeout: must be longer than lldp_interval")
+        if self.default_capacity_bps <= 0:
+            raise ConfigError("default_capacity_bps: must be > 0")
+        for key, value in self.link_capacity_bps.items():
+            parse_link_key(key)
+            if value <= 0:
+                raise ConfigError(f"link_capacity_bps.{key}: must be > 0")
+
+    def capacity_override(self, src: int, dst: int) -> int | None:
+        for key, value in self.link_capacity_bps.items():
+            if parse_link_key(key) == (src, dst):
+                return value
+        return None
+
+
+def parse_link_key(key: str) -> tuple[int, int]:
+    """ "1-2" or "0x1-0x2" -> (1, 2)."""
+    try:
+        a, b = key.split("-")
+        return int(a, 0), int(b, 0)
+    except ValueError:
+        raise ConfigError(f"link_capacity_bps: key {key!r} is not 'SRC_DPID-DST_DPID'") from None
+
+
+def _check_type(name: str, value: Any, expected: Any) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    if expected in (float, str) and not isinstance(value, expected):
+        raise ConfigError(f"{name}: expected {expected.__name__}, got {type(value).__name__}")
+    if expected == dict[str, int]:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{name}: expected a table of integers")
+        for k, v in value.items():
+            _check_type(f"{name}.{k}", v, int)
+        return dict(value)
+    return value
+
+
+def config_from_mapping(values: Mapping[str, Any]) -> Config:
+    """Build a :class:`Config` from plain values, rejecting unknown keys and wrong types."""
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    hints = {
+        name: eval(f.type, globals()) if isinstance(f.type, str) else f.type
+        for name, f in fields.items()
+    }
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown configuration key(s): {', '.join(unknown)}; "
+            f"valid keys: {', '.join(sorted(fields))}"
+        )
+    checked = {name: _check_type(name, value, hints[name]) for name, value in values.items()}
+    return Config(**checked)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load from ``path`` (or ``$SDN_CONFIG``); defaults when neither is given."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {p}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    section = data.get("controller", data)
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{p}: [controller] must be a table")
+    try:
+        return config_from_mapping(section)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
