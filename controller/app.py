@@ -52,7 +52,11 @@ class SdnController(app_manager.RyuApp):
             self.core.metric,
             os.environ.get("SDN_CONFIG", "(defaults)"),
         )
-        self._threads = [hub.spawn(self._lldp_loop), hub.spawn(self._housekeeping_loop)]
+        self._threads = [
+            hub.spawn(self._lldp_loop),
+            hub.spawn(self._housekeeping_loop),
+            hub.spawn(self._stats_loop),
+        ]
 
     # ----------------------------------------------------------------- sending
     def send(self, out: Output) -> None:
@@ -144,6 +148,12 @@ class SdnController(app_manager.RyuApp):
         idle = msg.reason == msg.datapath.ofproto.OFPRR_IDLE_TIMEOUT
         self.send(self.core.on_flow_removed(msg.datapath.id, msg.cookie, idle))
 
+    @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
+    def _port_stats(self, ev):
+        msg = ev.msg
+        counters = [ofp.port_counters(s) for s in msg.body]
+        self.core.on_port_stats(msg.datapath.id, counters, time.monotonic())
+
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def _error(self, ev):
         msg = ev.msg
@@ -157,6 +167,12 @@ class SdnController(app_manager.RyuApp):
         while True:
             self.send(Output(self.core.lldp_round(time.monotonic())))
             hub.sleep(interval * random.uniform(0.9, 1.1))
+
+    def _stats_loop(self):
+        interval = self.config.stats_interval
+        while True:
+            hub.sleep(interval * random.uniform(0.9, 1.1))
+            self.send(Output(self.core.stats_requests()))
 
     def _housekeeping_loop(self):
         while True:

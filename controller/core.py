@@ -31,9 +31,11 @@ from controller.messages import (
     Match,
     Message,
     PacketOut,
+    PortStatsRequest,
     Stage,
 )
 from controller.routing import NoPath, Path, Router
+from controller.stats import PortCounters, TrafficStats
 from controller.topology import LinkKey, NetworkGraph, PortInfo, TopologyChange
 
 log = logging.getLogger("controller.core")
@@ -90,6 +92,7 @@ class Counters:
     unclassified_port_drops: int = 0
     transit_misses: int = 0
     fabric_multicast_drops: int = 0
+    switch_ups: int = 0
 
 
 def pair_key(a: str, b: str) -> PairKey:
@@ -109,12 +112,14 @@ class ControllerCore:
         self.routes: dict[PairKey, PairRoute] = {}
         self.held: dict[PairKey, list[tuple[int, int, bytes]]] = {}
         self.counters = Counters()
+        self.traffic = TrafficStats()
         self._cookies = itertools.count(1)
         self._recent_floods: OrderedDict[bytes, float] = OrderedDict()
 
     # ================================================================== switches
     def on_switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> Output:
         """A switch finished its handshake: reset our flows on it and take its ports."""
+        self.counters.switch_ups += 1
         change = self.topo.add_switch(dpid, ports, now)
         self.hosts.forget_at(dpid)
         out = Output(
@@ -135,6 +140,7 @@ class ControllerCore:
 
     def on_switch_down(self, dpid: int, now: float) -> Output:
         change = self.topo.remove_switch(dpid)
+        self.traffic.forget_switch(dpid)
         self.hosts.forget_at(dpid)
         out = self._on_change(change, now)
         for key, route in list(self.routes.items()):
@@ -156,6 +162,30 @@ class ControllerCore:
                 ):
                     out.extend(self._drop_route(key))
         return out
+
+    # ================================================================== traffic
+    def stats_requests(self) -> list[Message]:
+        """One port-stats request per switch (the shell sends them each stats interval)."""
+        return [PortStatsRequest(d) for d in self.topo.switches()]
+
+    def on_port_stats(self, dpid: int, counters: list[PortCounters], now: float) -> None:
+        """Port counters arrived: update the rates and the links leaving ``dpid``."""
+        if not self.topo.has_switch(dpid):
+            return
+        self.traffic.update(dpid, counters, now)
+        for _, _dst, data in self.topo.graph.out_edges(dpid, data=True):
+            state = data["state"]
+            t = self.traffic.get(dpid, state.src_port)
+            if t is None or t.current is None:
+                continue
+            state.tx_bps = t.current.tx_bps
+            state.tx_pps = t.current.tx_pps
+            state.utilization = min(t.current.tx_bps / state.capacity_bps, 1.0)
+            state.extra.update(
+                ewma_tx_bps=t.ewma_tx_bps,
+                drops_ps=t.current.drops_ps,
+                errors_ps=t.current.errors_ps,
+            )
 
     # ================================================================== discovery
     def probes_for(self, dpid: int, now: float) -> list[PacketOut]:

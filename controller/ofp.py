@@ -19,6 +19,7 @@ from controller.messages import (
     PacketOut,
     PortStatsRequest,
 )
+from controller.stats import PortCounters
 from controller.topology import PortInfo
 
 
@@ -95,4 +96,19 @@ def port_info(p: Any) -> PortInfo:
         hw_addr=p.hw_addr,
         up=not down,
         speed_bps=int(p.curr_speed) * 1000,
+    )
+
+
+def port_counters(stats: Any) -> PortCounters:
+    """One entry of a Ryu ``OFPPortStatsReply`` body as :class:`PortCounters`."""
+    return PortCounters(
+        port_no=stats.port_no,
+        tx_bytes=stats.tx_bytes,
+        rx_bytes=stats.rx_bytes,
+        tx_packets=stats.tx_packets,
+        rx_packets=stats.rx_packets,
+        tx_dropped=stats.tx_dropped,
+        rx_dropped=stats.rx_dropped,
+        tx_errors=stats.tx_errors,
+        rx_errors=stats.rx_errors,
     )

@@ -20,7 +20,42 @@ from types import FrameType
 from scripts import lab
 from topologies import build_topo
 
-DEFAULT_TOPO = "linear,4"
+DEFAULT_TOPO = "ring,6"
+
+
+def show_sample_path(ctl: lab.ControllerProcess, net: lab.LabNetwork) -> bool:
+    """Print the installed path of a sample host pair, from REST and from the switches."""
+    import subprocess
+
+    first, last = net.net.hosts[0], net.net.hosts[len(net.net.hosts) // 2]
+    key = sorted((first.MAC(), last.MAC()))
+    routes = lab.get_json(f"{ctl.rest_url}/v1/routes")
+    route = next((r for r in routes if sorted(r["hosts"]) == key), None)
+    if route is None:
+        print(f"*** no route installed for {first.name} <-> {last.name}", file=sys.stderr)
+        return False
+    hops = route["hops"] if route["hosts"][0] == first.MAC() else route["hops"][::-1]
+    print(
+        f"*** path {first.name} ({first.IP()}) -> {last.name} ({last.IP()}), metric "
+        f"{route['metric']}, cost {route['total_cost']:g}, cookie {route['cookie']}:"
+    )
+    for h in hops:
+        print(f"      switch {h['dpid']}  in_port {h['in_port']:>2} -> out_port {h['out_port']:>2}")
+    print(f"    from REST: curl -s {ctl.rest_url}/v1/routes")
+    print("    flows on the switches (ovs-ofctl dump-flows, this pair's cookie):")
+    by_dpid = {int(sw.dpid, 16): sw.name for sw in net.net.switches}
+    for h in hops:
+        name = by_dpid[int(h["dpid"], 16)]
+        out = subprocess.run(
+            ["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", name, f"cookie={route['cookie']}/-1"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        for line in out.splitlines():
+            if f"dl_src={first.MAC()}" in line:
+                match = line[line.index("priority=") :]
+                print(f"      {name}: {match}")
+    return True
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -58,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     try:
         with lab.lab(topo) as (ctl, net):
+            net.wait_discovered(ctl)
             t0 = time.monotonic()
             sent, lost = net.pingall()
             loss = 100.0 * lost / sent if sent else 0.0
@@ -67,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if lost:
                 failures.append(f"pingall lost {lost}/{sent}")
+            if not show_sample_path(ctl, net):
+                failures.append("no path installed for the sample pair")
             print(
                 f"*** controller: OpenFlow tcp:127.0.0.1:{ctl.of_port}, "
                 f"REST http://127.0.0.1:{ctl.rest_port}/, pid {ctl.pid}, log {ctl.log_path}"

@@ -206,3 +206,42 @@ def test_tcp_end_to_end_across_the_fat_tree(lab_factory) -> None:
     mbps = report["end"]["sum_received"]["bits_per_second"] / 1e6
     print(f"\niperf3 h1->h16 across fattree,4 (5 switch hops): {mbps:.0f} Mbit/s")
     assert mbps > 1
+
+
+def _ofctl(*args: str) -> str:
+    return subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_switch_reconnect_resyncs_flows(lab_factory) -> None:
+    ctl, net = lab_factory(build_topo("ring,6"))
+    net.wait_discovered(ctl)
+    assert net.ping("h1", "h4", count=2)  # path s1 s2 s3 s4
+    # A stale flow in our cookie range and a foreign flow; then the switch reconnects
+    # (bridge/reconnect keeps the flow table, unlike del-controller which flushes it).
+    _ofctl(
+        "add-flow",
+        "s2",
+        "cookie=0x5d000000deadbeef,priority=5,dl_dst=00:00:00:00:00:99,actions=drop",
+    )
+    _ofctl("add-flow", "s2", "cookie=0x1234,priority=5,dl_dst=00:00:00:00:00:98,actions=drop")
+    ups = ctl.health()["counters"]["switch_ups"]
+    t0 = time.monotonic()
+    subprocess.run(["ovs-appctl", "-t", "ovs-vswitchd", "bridge/reconnect", "s2"], check=True)
+    lab.wait_for(
+        lambda: (h := ctl.health()) and h["counters"]["switch_ups"] > ups, 30, "s2 to reconnect"
+    )
+    lab.wait_for(lambda: (h := ctl.health()) and h["links"] == 12, 30, "s2's links to return")
+    flows = _ofctl("dump-flows", "s2")
+    print(f"\nreconnected s2 in {time.monotonic() - t0:.1f}s; flows now:\n{flows}")
+    assert "deadbeef" not in flows  # our cookie range was cleared
+    assert "cookie=0x1234" in flows  # a foreign flow is left alone
+    assert net.ping("h1", "h4", count=3)
+    assert net.ping("h2", "h5", count=3)
+    pair = [
+        ln
+        for ln in _ofctl("dump-flows", "s2").splitlines()
+        if "dl_src=00:00:00:00:00:01" in ln and "dl_dst=00:00:00:00:00:04" in ln
+    ]
+    assert len(pair) <= 1, pair  # no duplicate flows for a pair after the resync

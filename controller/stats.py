@@ -1,0 +1,105 @@
+"""Port counters -> rates: bit/s, packet/s, drops and errors per (switch, port).
+
+Each poll gives cumulative counters; a rate is the difference to the previous sample
+over the time between them. Rates are also smoothed (EWMA) and a short history is
+kept per port (bounded), for the link-cost features. Counter resets (a switch
+reconnect) start the port afresh instead of producing negative rates.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+HISTORY = 16  # rate samples kept per port
+EWMA_ALPHA = 0.3
+
+
+@dataclass(frozen=True)
+class PortCounters:
+    """Cumulative counters of one port, as a port-stats reply gives them."""
+
+    port_no: int
+    tx_bytes: int
+    rx_bytes: int
+    tx_packets: int
+    rx_packets: int
+    tx_dropped: int = 0
+    rx_dropped: int = 0
+    tx_errors: int = 0
+    rx_errors: int = 0
+
+
+@dataclass(frozen=True)
+class PortRates:
+    """Rates over one polling interval."""
+
+    at: float
+    tx_bps: float
+    rx_bps: float
+    tx_pps: float
+    rx_pps: float
+    drops_ps: float
+    errors_ps: float
+
+
+@dataclass
+class PortTraffic:
+    last: PortCounters | None = None
+    last_at: float = 0.0
+    current: PortRates | None = None
+    ewma_tx_bps: float = 0.0
+    history: deque[PortRates] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+class TrafficStats:
+    """Rates per (dpid, port) from successive port-stats replies."""
+
+    def __init__(self) -> None:
+        self.ports: dict[tuple[int, int], PortTraffic] = {}
+
+    def update(self, dpid: int, counters: list[PortCounters], now: float) -> list[int]:
+        """Feed one reply; returns the ports whose rates were (re)computed."""
+        updated = []
+        for c in counters:
+            t = self.ports.setdefault((dpid, c.port_no), PortTraffic())
+            prev, dt = t.last, now - t.last_at
+            t.last, t.last_at = c, now
+            if prev is None or dt <= 0:
+                continue
+            deltas = [
+                c.tx_bytes - prev.tx_bytes,
+                c.rx_bytes - prev.rx_bytes,
+                c.tx_packets - prev.tx_packets,
+                c.rx_packets - prev.rx_packets,
+                (c.tx_dropped + c.rx_dropped) - (prev.tx_dropped + prev.rx_dropped),
+                (c.tx_errors + c.rx_errors) - (prev.tx_errors + prev.rx_errors),
+            ]
+            if any(d < 0 for d in deltas):
+                continue  # counters were reset: this sample starts the port afresh
+            rates = PortRates(
+                now,
+                8 * deltas[0] / dt,
+                8 * deltas[1] / dt,
+                deltas[2] / dt,
+                deltas[3] / dt,
+                deltas[4] / dt,
+                deltas[5] / dt,
+            )
+            first = t.current is None
+            t.current = rates
+            t.ewma_tx_bps = (
+                rates.tx_bps
+                if first
+                else (EWMA_ALPHA * rates.tx_bps + (1 - EWMA_ALPHA) * t.ewma_tx_bps)
+            )
+            t.history.append(rates)
+            updated.append(c.port_no)
+        return updated
+
+    def get(self, dpid: int, port: int) -> PortTraffic | None:
+        return self.ports.get((dpid, port))
+
+    def forget_switch(self, dpid: int) -> None:
+        for key in [k for k in self.ports if k[0] == dpid]:
+            del self.ports[key]
