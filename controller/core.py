@@ -173,7 +173,7 @@ class ControllerCore:
         if not self.topo.has_switch(dpid):
             return
         self.traffic.update(dpid, counters, now)
-        for _, _dst, data in self.topo.graph.out_edges(dpid, data=True):
+        for _, dst, data in self.topo.graph.out_edges(dpid, data=True):
             state = data["state"]
             t = self.traffic.get(dpid, state.src_port)
             if t is None or t.current is None:
@@ -186,6 +186,7 @@ class ControllerCore:
                 drops_ps=t.current.drops_ps,
                 errors_ps=t.current.errors_ps,
             )
+            self.topo.refresh_weights(dpid, dst)
 
     # ================================================================== discovery
     def probes_for(self, dpid: int, now: float) -> list[PacketOut]:

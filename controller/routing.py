@@ -1,62 +1,22 @@
 """Shortest paths on the :class:`~controller.topology.NetworkGraph` under a routing metric.
 
-Metrics (weights are per direction, always finite and > 0):
-
-* ``hop``: 1 per link.
-* ``latency``: the link's measured one-way delay in ms (``DEFAULT_LATENCY_MS`` until
-  measured), plus a small per-hop term so that unmeasured links do not look free.
-* ``utilization``: ``1 / (1 - u)`` with ``u`` the link's utilization capped at 0.99:
-  1 on an idle link (the hop metric), growing steeply as the link fills.
-* ``cost``: an operator override, else the model's predicted cost, else 1 (hop).
-
-Ties are broken deterministically: among equal-cost paths the one whose dpid sequence
-is lexicographically smallest wins.
+Weights come from :mod:`controller.metrics` and are stored on each edge under the
+metric's name, so networkx reads them directly. Ties are broken deterministically:
+among equal-cost paths the one whose dpid sequence is lexicographically smallest wins.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import networkx as nx
 
 from controller.config import METRICS
-from controller.topology import LinkState, NetworkGraph
+from controller.metrics import link_weight, link_weights
+from controller.topology import NetworkGraph
 
-DEFAULT_LATENCY_MS = 1.0
-HOP_EPSILON = 1e-3
-MAX_UTILIZATION = 0.99
-
-
-def _finite_positive(value: float, fallback: float = 1.0) -> float:
-    if value is None or not math.isfinite(value) or value <= 0:
-        return fallback
-    return float(value)
-
-
-def link_weight(state: LinkState, metric: str) -> float:
-    """The weight of one directed link under ``metric``."""
-    if metric == "hop":
-        return 1.0
-    if metric == "latency":
-        lat = DEFAULT_LATENCY_MS if state.latency_ms is None else max(state.latency_ms, 0.0)
-        return _finite_positive(lat + HOP_EPSILON, DEFAULT_LATENCY_MS)
-    if metric == "utilization":
-        u = min(max(state.utilization, 0.0), MAX_UTILIZATION)
-        return _finite_positive(1.0 / (1.0 - u))
-    if metric == "cost":
-        if state.cost_override is not None:
-            return _finite_positive(state.cost_override)
-        if state.predicted_cost is not None:
-            return _finite_positive(state.predicted_cost)
-        return 1.0
-    raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
-
-
-def link_weights(state: LinkState) -> dict[str, float]:
-    return {m: link_weight(state, m) for m in METRICS}
+__all__ = ["NoPath", "Path", "Router", "link_weight", "link_weights"]
 
 
 @dataclass(frozen=True)
@@ -85,10 +45,11 @@ class Router:
     def __init__(self, topo: NetworkGraph) -> None:
         self.topo = topo
 
-    def _weight_fn(self, metric: str) -> Callable[[int, int, dict[str, LinkState]], float]:
+    def _weight_fn(self, metric: str) -> str:
+        """The edge attribute that holds ``metric``'s weight."""
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
-        return lambda u, v, data: link_weight(data["state"], metric)
+        return metric
 
     def _path(self, dpids: list[int], metric: str) -> Path:
         costs = tuple(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from controller.config import Config
+from controller.metrics import link_weights
 
 OFPP_MAX = 0xFFFFFF00  # OpenFlow 1.3: port numbers above this are reserved (LOCAL, ...)
 
@@ -187,11 +188,8 @@ class NetworkGraph:
             or sp.speed_bps
             or (self.config.default_capacity_bps)
         )
-        self.graph.add_edge(
-            key.src,
-            key.dst,
-            state=LinkState(key.src_port, key.dst_port, capacity, last_seen=now),
-        )
+        state = LinkState(key.src_port, key.dst_port, capacity, last_seen=now)
+        self.graph.add_edge(key.src, key.dst, state=state, **link_weights(state))
         self.version += 1
         return TopologyChange(added=(key,), removed=dropped)
 
@@ -199,6 +197,11 @@ class NetworkGraph:
         """Remove links whose LLDP has not been seen within ``link_timeout``."""
         stale = {k for k in self.links() if now - self.link(k).last_seen > self.config.link_timeout}
         return self._drop(stale)
+
+    def refresh_weights(self, src: int, dst: int) -> None:
+        """Recompute the per-metric weights stored on edge (src, dst) from its state."""
+        data = self.graph.edges[src, dst]
+        data.update(link_weights(data["state"]))
 
     def links(self) -> Iterator[LinkKey]:
         for u, v in sorted(self.graph.edges):

@@ -1,0 +1,53 @@
+"""Link weights per routing metric (always finite and > 0).
+
+* ``hop``: 1 per link.
+* ``latency``: the link's measured one-way delay in ms (``DEFAULT_LATENCY_MS`` until
+  measured), plus a small per-hop term so that unmeasured links do not look free.
+* ``utilization``: ``1 / (1 - u)`` with ``u`` the link's utilization capped at 0.99:
+  1 on an idle link (the hop metric), growing steeply as the link fills.
+* ``cost``: an operator override, else the model's predicted cost, else 1 (hop).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from controller.config import METRICS
+
+if TYPE_CHECKING:
+    from controller.topology import LinkState
+
+DEFAULT_LATENCY_MS = 1.0
+HOP_EPSILON = 1e-3
+MAX_UTILIZATION = 0.99
+
+
+def _finite_positive(value: float, fallback: float = 1.0) -> float:
+    if value is None or not math.isfinite(value) or value <= 0:
+        return fallback
+    return float(value)
+
+
+def link_weight(state: LinkState, metric: str) -> float:
+    """The weight of one directed link under ``metric``."""
+    if metric == "hop":
+        return 1.0
+    if metric == "latency":
+        lat = DEFAULT_LATENCY_MS if state.latency_ms is None else max(state.latency_ms, 0.0)
+        return _finite_positive(lat + HOP_EPSILON, DEFAULT_LATENCY_MS)
+    if metric == "utilization":
+        u = min(max(state.utilization, 0.0), MAX_UTILIZATION)
+        return _finite_positive(1.0 / (1.0 - u))
+    if metric == "cost":
+        if state.cost_override is not None:
+            return _finite_positive(state.cost_override)
+        if state.predicted_cost is not None:
+            return _finite_positive(state.predicted_cost)
+        return 1.0
+    raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+
+
+def link_weights(state: LinkState) -> dict[str, float]:
+    """The weight of a link under every metric."""
+    return {m: link_weight(state, m) for m in METRICS}
