@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 METRICS = ("hop", "latency", "utilization", "cost")
 CONFIG_ENV = "SDN_CONFIG"
@@ -44,9 +43,8 @@ class Config:
     """Seconds between port-statistics requests to each switch."""
     barrier_timeout: float = 2.0
     """Give up a path installation when a switch does not answer a barrier in time."""
-    flood_dedup_window: float = 1.0
+    flood_dedup_window: float = 0.5
     """A broadcast seen again within this window (e.g. via an undiscovered link) is dropped."""
-    host_move_grace: float = 0.0
     default_capacity_bps: int = 1_000_000_000
     """Capacity of a link whose port reports no speed and that has no configured capacity."""
     link_capacity_bps: dict[str, int] = field(default_factory=dict)

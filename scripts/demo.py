@@ -58,6 +58,11 @@ def show_sample_path(ctl: lab.ControllerProcess, net: lab.LabNetwork) -> bool:
     return True
 
 
+def _preferred_port(port: int) -> int:
+    """``port`` if nothing listens on it, else 0 (pick a free one)."""
+    return 0 if lab.port_open("127.0.0.1", port) else port
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -92,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     failures: list[str] = []
     try:
-        with lab.lab(topo) as (ctl, net):
+        of_port = args.of_port or _preferred_port(6653)
+        rest_port = args.rest_port or _preferred_port(8080)
+        with lab.lab(topo, of_port=of_port, rest_port=rest_port) as (ctl, net):
             net.wait_discovered(ctl)
             t0 = time.monotonic()
             sent, lost = net.pingall()

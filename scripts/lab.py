@@ -269,12 +269,13 @@ class ControllerProcess:
             "--wsapi-port",
             str(self.rest_port),
         ]
-        if self.config_file is not None:
-            cmd += ["--config-file", str(self.config_file)]
         cmd += [*self.extra_args, *self.apps]
+        env = dict(os.environ)
+        if self.config_file is not None:
+            env["SDN_CONFIG"] = str(self.config_file)  # the app's TOML configuration
         logf = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True
         )
         logf.close()
         log(
@@ -488,10 +489,18 @@ def lab(
     apps: Sequence[str] = ("controller/app.py",),
     extra_args: Sequence[str] = (),
     config_file: Path | None = None,
+    of_port: int = 0,
+    rest_port: int = 0,
 ) -> Iterator[tuple[ControllerProcess, LabNetwork]]:
     """OVS (if needed) + ryu-manager + Mininet network; everything torn down on exit."""
     ovs = OvsService()
-    ctl = ControllerProcess(apps=apps, extra_args=extra_args, config_file=config_file)
+    ctl = ControllerProcess(
+        apps=apps,
+        extra_args=extra_args,
+        config_file=config_file,
+        of_port=of_port,
+        rest_port=rest_port,
+    )
     netw: LabNetwork | None = None
     try:
         ovs.ensure_running()

@@ -48,8 +48,8 @@ fi
 
 # ---- 2. Python interpreter and virtualenv -------------------------------------------
 command -v "$PY" >/dev/null || fail python "interpreter '$PY' not found (set PYTHON=/path/to/python3.11)"
-"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-    || fail python "'$PY' is $("$PY" --version 2>&1); Python >= 3.10 is required"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+    || fail python "'$PY' is $("$PY" --version 2>&1); Python >= 3.11 is required"
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
     say "step venv: creating $VENV with $("$PY" --version 2>&1)"
     rm -rf "$VENV"
