@@ -155,7 +155,7 @@ def test_pingall_no_storm_and_flows_follow_shortest_paths(lab_factory, spec: str
         print(f"  {src.name}->{dst.name}: {' '.join(path)}")
 
 
-def test_ring_link_cut_reroutes_under_a_second(lab_factory) -> None:
+def test_ring_link_cut_reroutes_under_a_second(lab_factory, tmp_path) -> None:
     ctl, net = lab_factory(build_topo("ring,6"))
     net.wait_discovered(ctl)
     h1, h4 = net.host("h1"), net.host("h4")
@@ -166,10 +166,9 @@ def test_ring_link_cut_reroutes_under_a_second(lab_factory) -> None:
     # Cut a link that the current path uses (ties break to the lowest dpid sequence).
     a, b = f"s{first[1]}", f"s{first[2]}"
     count, interval = 400, 0.01
-    h1.cmd(
-        f"ping -i {interval} -c {count} -W 1 {h4.IP()} > /tmp/ping-cut.$$ 2>&1 & echo $! > /tmp/ping-cut.pid"
-    )
-    pid = h1.cmd("cat /tmp/ping-cut.pid").strip()
+    log_file = tmp_path / "ping.log"
+    pid = h1.cmd(f"ping -i {interval} -c {count} -W 1 {h4.IP()} > {log_file} 2>&1 & echo $!")
+    pid = pid.strip().splitlines()[-1]
     time.sleep(1.0)
     t_cut = time.monotonic()
     net.net.configLinkStatus(a, b, "down")
@@ -178,7 +177,7 @@ def test_ring_link_cut_reroutes_under_a_second(lab_factory) -> None:
         30,
         "the ping to finish",
     )
-    out = h1.cmd("cat /tmp/ping-cut.*; rm -f /tmp/ping-cut.*")
+    out = log_file.read_text()
     m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
     assert m, out
     tx, rx = int(m.group(1)), int(m.group(2))
