@@ -27,6 +27,7 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
 from controller import ofp
+from controller.api import ApiContext
 from controller.config import load_config
 from controller.core import ControllerCore, Output
 from controller.installer import Installer, JobResult, SendStage
@@ -46,7 +47,8 @@ class SdnController(app_manager.RyuApp):
         self.core = ControllerCore(self.config, nonce=random.getrandbits(63))
         self.installer = Installer(self.config.barrier_timeout)
         self.datapaths: dict[int, Any] = {}
-        register_rest(kwargs[REST_CONTEXT], self)
+        self.api = ApiContext(self.core, token=self.config.rest_token)
+        register_rest(kwargs[REST_CONTEXT], self.api)
         self.logger.info(
             "sdn controller: metric %s, config %s",
             self.core.metric,

@@ -45,6 +45,8 @@ class Config:
     """Give up a path installation when a switch does not answer a barrier in time."""
     flood_dedup_window: float = 0.5
     """A broadcast seen again within this window (e.g. via an undiscovered link) is dropped."""
+    rest_token: str = ""
+    """When set, REST write routes need ``Authorization: Bearer <token>``."""
     default_capacity_bps: int = 1_000_000_000
     """Capacity of a link whose port reports no speed and that has no configured capacity."""
     link_capacity_bps: dict[str, int] = field(default_factory=dict)

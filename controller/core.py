@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -459,6 +460,16 @@ class ControllerCore:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
         self.metric = metric
+
+    def set_cost_override(self, src: int, dst: int, cost: float | None) -> None:
+        """Operator cost for link src->dst (None clears it); beats the model's prediction."""
+        state = self.topo.edge(src, dst)
+        if state is None:
+            raise KeyError(f"no link {src:016x} -> {dst:016x}")
+        if cost is not None and not (math.isfinite(cost) and cost > 0):
+            raise ValueError("a cost override must be finite and > 0")
+        state.cost_override = cost
+        self.topo.refresh_weights(src, dst)
 
     def route_of(self, a: str, b: str) -> PairRoute | None:
         return self.routes.get(pair_key(a.lower(), b.lower()))

@@ -1,60 +1,55 @@
-"""Ryu WSGI adapter for :mod:`controller.api` (served by ``--wsapi-host/--wsapi-port``)."""
+"""Ryu WSGI adapter for :mod:`controller.api` (served by ``--wsapi-host/--wsapi-port``).
+
+One catch-all route hands every request under ``/v1`` to :func:`controller.api.handle`;
+routing, validation and errors live there, in plain code.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
 from typing import Any
 
 from ryu.app.wsgi import ControllerBase, Response, route
 
 from controller import api
 
-APP_KEY = "sdn_app"
+APP_KEY = "sdn_api_context"
+log = logging.getLogger("controller.rest")
+READ_LIMIT = api.MAX_BODY_BYTES + 1
 
 
-def _json(status: int, body: Any) -> Response:
+def _response(reply: api.Reply) -> Response:
     return Response(
-        status=status,
+        status=reply.status,
         content_type="application/json",
         charset="utf-8",
-        body=json.dumps(body, sort_keys=True).encode(),
+        body=json.dumps(reply.body, sort_keys=True, allow_nan=False).encode(),
     )
 
 
 class RestController(ControllerBase):
     def __init__(self, req, link, data, **config):
         super().__init__(req, link, data, **config)
-        self.app = data[APP_KEY]
+        self.ctx: api.ApiContext = data[APP_KEY]
 
-    def _call(self, fn: Callable[..., api.Reply], *args: Any) -> Response:
+    @route("sdn", "/v1/{path:.*}", methods=None)
+    def dispatch(self, req, **_):
         try:
-            status, body = fn(self.app.core, *args)
-        except Exception as exc:
-            self.app.logger.exception("REST handler failed")
-            return _json(500, {"error": f"internal error: {type(exc).__name__}"})
-        return _json(status, body)
-
-    @route("sdn", "/v1/health", methods=["GET"])
-    def get_health(self, req, **_):
-        return self._call(api.health)
-
-    @route("sdn", "/v1/topology", methods=["GET"])
-    def get_topology(self, req, **_):
-        return self._call(api.topology)
-
-    @route("sdn", "/v1/links", methods=["GET"])
-    def get_links(self, req, **_):
-        return self._call(api.links)
-
-    @route("sdn", "/v1/hosts", methods=["GET"])
-    def get_hosts(self, req, **_):
-        return self._call(api.hosts)
-
-    @route("sdn", "/v1/routes", methods=["GET"])
-    def get_routes(self, req, **_):
-        return self._call(api.routes)
+            chunked = req.headers.get("Transfer-Encoding", "").lower() == "chunked"
+            body = req.body_file.read(READ_LIMIT) if (req.content_length or chunked) else b""
+            request = api.Request(
+                method=req.method,
+                path=req.path_info,
+                query={k: v for k, v in req.GET.items()},
+                headers={k.lower(): v for k, v in req.headers.items()},
+                body=body,
+            )
+            return _response(api.handle(self.ctx, request))
+        except Exception as exc:  # never a traceback to the client
+            log.exception("REST request failed: %s %s", req.method, req.path)
+            return _response(api.Reply(500, {"error": f"internal error: {type(exc).__name__}"}))
 
 
-def register_rest(wsgi: Any, app: Any) -> None:
-    wsgi.register(RestController, {APP_KEY: app})
+def register_rest(wsgi: Any, ctx: api.ApiContext) -> None:
+    wsgi.register(RestController, {APP_KEY: ctx})

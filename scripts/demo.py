@@ -82,6 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cli", action="store_true", help="open the Mininet CLI instead of waiting"
     )
+    parser.add_argument(
+        "--of-port",
+        type=int,
+        default=0,
+        help="OpenFlow port (default 6653 if free, else any free port)",
+    )
+    parser.add_argument(
+        "--rest-port",
+        type=int,
+        default=0,
+        help="REST port (default 8080 if free, else any free port)",
+    )
     args = parser.parse_args(argv)
 
     problems = lab.missing_prerequisites()
