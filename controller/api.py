@@ -48,6 +48,7 @@ class Request:
 class Reply:
     status: int
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class ApiError(Exception):
@@ -476,12 +477,11 @@ def handle(ctx: ApiContext, req: Request) -> Reply:
         except ApiError as exc:
             return Reply(exc.status, {"error": exc.message})
     if allowed:
+        methods = ", ".join(sorted(set(allowed)))
         return Reply(
             405,
-            {
-                "error": f"method {req.method} not allowed on {path}; "
-                f"allowed: {', '.join(sorted(set(allowed)))}"
-            },
+            {"error": f"method {req.method} not allowed on {path}; allowed: {methods}"},
+            {"Allow": methods},
         )
     return Reply(404, {"error": f"no route {path}; see /v1/openapi.json"})
 
@@ -601,6 +601,21 @@ _RESPONSE_SCHEMA = {
     "delete_link_cost": "Link",
 }
 _ARRAY_SCHEMA = {"get_hosts": "Host", "get_links": "Link"}
+_DPID_PATTERN = "^[0-9a-fA-F]{1,16}$"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_PATTERN = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_ENDPOINT = {
+    "type": "string",
+    "description": "a host IPv4, a host MAC or a switch dpid (hex)",
+    "pattern": f"^([0-9a-fA-F]{{1,16}}|[0-9a-fA-F]{{2}}(:[0-9a-fA-F]{{2}}){{5}}|{_IPV4_PATTERN})$",
+}
+_PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "src": _ENDPOINT,
+    "dst": _ENDPOINT,
+    "src_dpid": {"type": "string", "pattern": _DPID_PATTERN},
+    "dst_dpid": {"type": "string", "pattern": _DPID_PATTERN},
+    "dpid": {"type": "string", "pattern": _DPID_PATTERN},
+}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -633,11 +648,11 @@ def openapi_document() -> dict[str, Any]:
             },
         }
         params = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": p, "in": "path", "required": True, "schema": _PARAM_SCHEMAS[p]}
             for p in re.findall(r"\{(\w+)\}", r.template)
         ]
         for q in r.query:
-            qschema: dict[str, Any] = {"type": "string"}
+            qschema: dict[str, Any] = _PARAM_SCHEMAS.get(q, {"type": "string"})
             if q == "metric":
                 qschema = {"type": "string", "enum": list(METRICS)}
             elif q == "k":

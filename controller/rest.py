@@ -20,12 +20,15 @@ READ_LIMIT = api.MAX_BODY_BYTES + 1
 
 
 def _response(reply: api.Reply) -> Response:
-    return Response(
+    resp = Response(
         status=reply.status,
         content_type="application/json",
         charset="utf-8",
         body=json.dumps(reply.body, sort_keys=True, allow_nan=False).encode(),
     )
+    for name, value in reply.headers.items():
+        resp.headers[name] = value
+    return resp
 
 
 class RestController(ControllerBase):
@@ -33,7 +36,7 @@ class RestController(ControllerBase):
         super().__init__(req, link, data, **config)
         self.ctx: api.ApiContext = data[APP_KEY]
 
-    @route("sdn", "/v1/{path:.*}", methods=None)
+    @route("sdn", "/v1/{path}", methods=None, requirements={"path": r"[\s\S]*"})
     def dispatch(self, req, **_):
         try:
             chunked = req.headers.get("Transfer-Encoding", "").lower() == "chunked"

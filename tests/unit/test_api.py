@@ -1,0 +1,231 @@
+"""Every REST route through controller.api.handle, on a fake ring network; bad input too."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import networkx as nx
+import pytest
+
+from controller import api
+from controller.config import METRICS
+from tests.fakes import FakeNetwork
+
+TOKEN = "s3cret"
+
+
+@pytest.fixture
+def net() -> FakeNetwork:
+    fn = FakeNetwork(nx.cycle_graph(range(1, 7)))  # ring of 6, host h<i> on switch i
+    fn.discover()
+    fn.announce_all()
+    fn.deliver("h1", "h4")
+    return fn
+
+
+@pytest.fixture
+def ctx(net: FakeNetwork) -> api.ApiContext:
+    return api.ApiContext(net.core)
+
+
+def call(
+    ctx: api.ApiContext,
+    method: str,
+    path: str,
+    body: object = None,
+    query: dict[str, str] | None = None,
+    token: str | None = None,
+    raw: bytes | None = None,
+    ctype: str = "application/json",
+) -> api.Reply:
+    headers = {"content-type": ctype}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    reply = api.handle(ctx, api.Request(method, path, query or {}, headers, data))
+    json.dumps(reply.body, allow_nan=False)  # always serialisable, never NaN
+    if reply.status >= 400:
+        assert set(reply.body) == {"error"} and reply.body["error"]
+    return reply
+
+
+def snapshot(ctx: api.ApiContext) -> str:
+    return json.dumps([call(ctx, "GET", "/v1/links").body, ctx.core.metric], sort_keys=True)
+
+
+# ------------------------------------------------------------------ read routes
+def test_health_counts(ctx: api.ApiContext) -> None:
+    r = call(ctx, "GET", "/v1/health")
+    assert r.status == 200
+    assert (r.body["switches"], r.body["links"], r.body["hosts"]) == (6, 12, 6)
+    assert r.body["status"] == "ok" and r.body["metric"] == "hop"
+
+
+def test_topology_hosts_links(ctx: api.ApiContext) -> None:
+    topo = call(ctx, "GET", "/v1/topology").body
+    assert [s["dpid"] for s in topo["switches"]] == [f"{i:016x}" for i in range(1, 7)]
+    assert len(topo["links"]) == 12 and len(topo["hosts"]) == 6
+    hosts = call(ctx, "GET", "/v1/hosts").body
+    h1 = next(h for h in hosts if h["ipv4"] == "10.0.0.1")
+    assert h1["dpid"] == "0000000000000001" and h1["mac"] == "00:00:00:00:00:01"
+    link = call(ctx, "GET", "/v1/links").body[0]
+    assert set(link["weights"]) == set(METRICS)
+    assert re.fullmatch(r"[0-9a-f]{16}", link["src"]["dpid"])
+
+
+def test_paths_by_ip_mac_and_dpid_with_k(ctx: api.ApiContext) -> None:
+    r = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.4", query={"k": "2"})
+    assert r.status == 200
+    assert len(r.body["paths"]) == 2
+    p1, p2 = r.body["paths"]
+    assert p1["total_cost"] == p2["total_cost"] == 3  # the two ways round the ring
+    assert [h["dpid"][-1] for h in p1["hops"]] == ["1", "2", "3", "4"]  # tie: lowest dpids
+    assert p1["hops"][0]["in_port"] == 1 and p1["hops"][-1]["out_port"] == 1  # host ports
+    assert [lk["cost"] for lk in p1["links"]] == [1.0, 1.0, 1.0]
+    by_mac = call(ctx, "GET", "/v1/paths/00:00:00:00:00:01/00:00:00:00:00:04").body
+    assert by_mac["paths"][0]["hops"] == p1["hops"]
+    by_dpid = call(ctx, "GET", "/v1/paths/1/0000000000000004").body
+    assert by_dpid["src"] == {"type": "switch", "dpid": "0000000000000001"}
+    assert by_dpid["paths"][0]["hops"][0]["in_port"] is None
+
+
+def test_path_metric_parameter_and_cost_override(ctx: api.ApiContext) -> None:
+    # Make 1->2 expensive under `cost`: the cost path goes the other way round.
+    assert call(ctx, "PUT", "/v1/links/1/2/cost", {"cost": 50}).status == 200
+    cost = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.3", query={"metric": "cost"}).body
+    hop = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.3", query={"metric": "hop"}).body
+    assert [h["dpid"][-1] for h in hop["paths"][0]["hops"]] == ["1", "2", "3"]
+    assert [h["dpid"][-1] for h in cost["paths"][0]["hops"]] == ["1", "6", "5", "4", "3"]
+    assert cost["metric"] == "cost" and cost["paths"][0]["total_cost"] == 4
+    cleared = call(ctx, "DELETE", "/v1/links/1/2/cost")
+    assert cleared.status == 200 and cleared.body["cost_override"] is None
+    again = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.3", query={"metric": "cost"}).body
+    assert [h["dpid"][-1] for h in again["paths"][0]["hops"]] == ["1", "2", "3"]
+
+
+def test_routes_and_flows(ctx: api.ApiContext, net: FakeNetwork) -> None:
+    routes = call(ctx, "GET", "/v1/routes").body
+    assert len(routes) == 1 and routes[0]["installed"]
+    flows = call(ctx, "GET", "/v1/flows").body
+    path_flows = [f for f in flows if f["purpose"] == "path"]
+    assert len(path_flows) == 8  # 4 switches x 2 directions
+    # Each advertised flow is really in the (fake) switch table, with that output.
+    for f in path_flows:
+        out = net.tables.lookup(
+            int(f["dpid"], 16), f["match"]["in_port"], f["match"]["eth_src"], f["match"]["eth_dst"]
+        )
+        assert f["actions"] == [f"OUTPUT:{out}"]
+    only = call(ctx, "GET", "/v1/flows", query={"dpid": "0000000000000002"}).body
+    assert {f["dpid"] for f in only} == {"0000000000000002"}
+    assert {f["purpose"] for f in only} == {"table-miss", "lldp", "path"}
+
+
+def test_metric_get_and_put_changes_new_routes(ctx: api.ApiContext, net: FakeNetwork) -> None:
+    assert call(ctx, "GET", "/v1/metric").body["metric"] == "hop"
+    r = call(ctx, "PUT", "/v1/metric", {"metric": "utilization"})
+    assert r.status == 200 and r.body["metric"] == "utilization"
+    assert net.core.metric == "utilization"
+    net.deliver("h2", "h5")
+    route = next(
+        x for x in call(ctx, "GET", "/v1/routes").body if "00:00:00:00:00:02" in x["hosts"]
+    )
+    assert route["metric"] == "utilization"
+
+
+def test_model_and_openapi(ctx: api.ApiContext) -> None:
+    assert call(ctx, "GET", "/v1/model").body["loaded"] is False
+    doc = call(ctx, "GET", "/v1/openapi.json").body
+    assert doc["openapi"].startswith("3.")
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert documented == {(r.method, r.template) for r in api.ROUTES}
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("method", "path", "query", "status"),
+    [
+        ("GET", "/v1/paths/10.0.0.1/10.9.9.9", {}, 404),
+        ("GET", "/v1/paths/00:00:00:00:00:99/10.0.0.1", {}, 404),
+        ("GET", "/v1/paths/99/1", {}, 404),
+        ("GET", "/v1/paths/not-a-thing/1", {}, 400),
+        ("GET", "/v1/paths/1/12345678901234567", {}, 400),
+        ("GET", "/v1/paths/1/2", {"metric": "speed"}, 400),
+        ("GET", "/v1/paths/1/2", {"k": "0"}, 400),
+        ("GET", "/v1/paths/1/2", {"k": "17"}, 400),
+        ("GET", "/v1/paths/1/2", {"k": "two"}, 400),
+        ("GET", "/v1/paths/1/2", {"bogus": "1"}, 400),
+        ("GET", "/v1/flows", {"dpid": "xyz"}, 400),
+        ("GET", "/v1/flows", {"dpid": "99"}, 404),
+        ("GET", "/v1/nope", {}, 404),
+        ("POST", "/v1/metric", {}, 405),
+        ("DELETE", "/v1/health", {}, 405),
+    ],
+)
+def test_bad_requests_get_json_4xx(
+    ctx: api.ApiContext, method: str, path: str, query: dict[str, str], status: int
+) -> None:
+    before = snapshot(ctx)
+    assert call(ctx, method, path, query=query).status == status
+    assert snapshot(ctx) == before
+
+
+def test_unknown_endpoint_message_says_which(ctx: api.ApiContext) -> None:
+    r = call(ctx, "GET", "/v1/paths/10.0.0.1/10.9.9.9")
+    assert "dst" in r.body["error"] and "10.9.9.9" in r.body["error"]
+
+
+def test_no_path_is_404(net: FakeNetwork, ctx: api.ApiContext) -> None:
+    net.link_down(1, 2)
+    net.link_down(1, 6)
+    r = call(ctx, "GET", "/v1/paths/1/4")
+    assert r.status == 404 and "no path" in r.body["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "ctype", "status"),
+    [
+        ("PUT", "/v1/metric", b"{not json", "application/json", 400),
+        ("PUT", "/v1/metric", b'{"metric": 3}', "application/json", 400),
+        ("PUT", "/v1/metric", b'{"metric": "speed"}', "application/json", 400),
+        ("PUT", "/v1/metric", b'{"metric": "hop", "x": 1}', "application/json", 400),
+        ("PUT", "/v1/metric", b"[]", "application/json", 400),
+        ("PUT", "/v1/metric", b'"hop"', "application/json", 400),
+        ("PUT", "/v1/metric", b"\xff\xfe", "application/json", 400),
+        ("PUT", "/v1/metric", b'{"metric": "cost"}', "text/plain", 415),
+        ("PUT", "/v1/metric", b" " * (api.MAX_BODY_BYTES + 1), "application/json", 413),
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": -1}', "application/json", 400),
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": 0}', "application/json", 400),
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": "cheap"}', "application/json", 400),
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": true}', "application/json", 400),
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": 1e400}', "application/json", 400),
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": NaN}', "application/json", 400),
+        ("PUT", "/v1/links/1/2/cost", b"{}", "application/json", 400),
+        ("PUT", "/v1/links/1/3/cost", b'{"cost": 2}', "application/json", 404),
+        ("PUT", "/v1/links/zz/3/cost", b'{"cost": 2}', "application/json", 400),
+        ("DELETE", "/v1/links/1/3/cost", b"", "application/json", 404),
+    ],
+)
+def test_bad_writes_change_nothing(
+    ctx: api.ApiContext, method: str, path: str, raw: bytes, ctype: str, status: int
+) -> None:
+    before = snapshot(ctx)
+    assert call(ctx, method, path, raw=raw, ctype=ctype).status == status
+    assert snapshot(ctx) == before
+
+
+def test_token_rule(net: FakeNetwork) -> None:
+    ctx = api.ApiContext(net.core, token=TOKEN)
+    before = snapshot(ctx)
+    for token in (None, "wrong", ""):
+        assert call(ctx, "PUT", "/v1/metric", {"metric": "cost"}, token=token).status == 401
+        assert call(ctx, "PUT", "/v1/links/1/2/cost", {"cost": 5}, token=token).status == 401
+        assert call(ctx, "DELETE", "/v1/links/1/2/cost", token=token).status == 401
+    assert snapshot(ctx) == before
+    assert call(ctx, "GET", "/v1/metric").status == 200  # reads need no token
+    assert call(ctx, "PUT", "/v1/metric", {"metric": "cost"}, token=TOKEN).status == 200
+    assert net.core.metric == "cost"
+
+
+def test_no_token_configured_means_writes_are_open(ctx: api.ApiContext) -> None:
+    assert call(ctx, "PUT", "/v1/metric", {"metric": "latency"}).status == 200
