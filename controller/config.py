@@ -9,6 +9,7 @@ Defaults work with no configuration at all.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -61,8 +62,13 @@ class Config:
         if not 1 <= self.flow_priority <= 65000:
             raise ConfigError("flow_priority: must be between 1 and 65000")
         for name in ("lldp_interval", "link_timeout", "stats_interval", "barrier_timeout"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}: must be > 0")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
+        if not (math.isfinite(self.flood_dedup_window) and self.flood_dedup_window >= 0):
+            raise ConfigError(
+                f"flood_dedup_window: must be a finite number >= 0, got {self.flood_dedup_window!r}"
+            )
         if self.link_timeout <= self.lldp_interval:
             raise ConfigError("link_timeout: must be longer than lldp_interval")
         if self.default_capacity_bps <= 0:

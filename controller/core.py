@@ -281,6 +281,11 @@ class ControllerCore:
             sender_ip = arp_pkt.src_ip
         elif ip_pkt is not None:
             sender_ip = ip_pkt.src
+        if self._is_flood_copy(data, now):
+            # It came back through a link LLDP has not found yet: not evidence of where
+            # its sender is, and not to be flooded again.
+            self.counters.flood_duplicates_dropped += 1
+            return Output()
         out = Output()
         move = self.hosts.learn(src, dpid, in_port, now, sender_ip)
         if move is not None:
@@ -310,11 +315,7 @@ class ControllerCore:
         fabric and no loop can carry it. A copy seen again within the dedup window
         (it came back through a link LLDP has not found yet) is dropped.
         """
-        digest = hashlib.blake2b(data, digest_size=16).digest()
-        seen = self._recent_floods.get(digest)
-        if seen is not None and now - seen < self.config.flood_dedup_window:
-            self.counters.flood_duplicates_dropped += 1
-            return Output()
+        digest = _fingerprint(data)
         self._recent_floods[digest] = now
         self._recent_floods.move_to_end(digest)
         self.counters.floods += 1
@@ -324,6 +325,10 @@ class ControllerCore:
             if targets:
                 msgs.append(PacketOut(sw, OFPP_CONTROLLER, targets, data))
         return Output(msgs)
+
+    def _is_flood_copy(self, data: bytes, now: float) -> bool:
+        seen = self._recent_floods.get(_fingerprint(data))
+        return seen is not None and now - seen < self.config.flood_dedup_window
 
     def _transit_miss(self, src: str, dst: str, now: float) -> Output:
         self.counters.transit_misses += 1
@@ -343,13 +348,13 @@ class ControllerCore:
             if len(self.held[key]) < MAX_HELD_PACKETS:
                 self.held[key].append((dpid, in_port, data))
             return Output()
-        out = self._install(key, now)
+        out = self._install(key, now, sender=src)
         if key in self.held:
             self.held[key].append((dpid, in_port, data))
         return out
 
-    def _install(self, key: PairKey, now: float) -> Output:
-        """Compute the pair's path and plan its installation (egress first)."""
+    def _install(self, key: PairKey, now: float, sender: str | None = None) -> Output:
+        """Compute the pair's path and plan its installation (egress first for ``sender``)."""
         ha, hb = self.hosts.by_mac(key[0]), self.hosts.by_mac(key[1])
         if ha is None or hb is None:
             return self._drop_route(key)
@@ -361,7 +366,7 @@ class ControllerCore:
         hops = [
             Hop(
                 d,
-                ha.port if i == 0 else self.topo.out_port(d, path.dpids[i - 1]),
+                ha.port if i == 0 else self.topo.in_port(path.dpids[i - 1], d),
                 hb.port if i == len(path.dpids) - 1 else self.topo.out_port(d, path.dpids[i + 1]),
             )
             for i, d in enumerate(path.dpids)
@@ -383,18 +388,20 @@ class ControllerCore:
         route = PairRoute(key[0], key[1], cookie, path, tuple(hops))
         self.routes[key] = route
         self.held.setdefault(key, [])
-        out.jobs.append(self.plan_install(route))
+        out.jobs.append(self.plan_install(route, sender))
         return out
 
-    def plan_install(self, route: PairRoute) -> InstallJob:
-        """Both directions' flows, one stage per switch, from b's switch back to a's.
+    def plan_install(self, route: PairRoute, sender: str | None = None) -> InstallJob:
+        """Both directions' flows, one stage per switch, egress first.
 
-        Packets from a are the ones that triggered the install, so the egress for them
-        (b's side) is programmed first and a's ingress switch last.
+        The egress is the far end for the host whose packet triggered the install
+        (``sender``; ``route.a`` when none did): its packets are held meanwhile, and the
+        switch they enter is programmed last, so none meets a switch without the flow.
         """
         cfg = self.config
         stages = []
-        for hop in reversed(route.hops):
+        order = route.hops if sender == route.b else tuple(reversed(route.hops))
+        for hop in order:
             flows = (
                 FlowAdd(
                     hop.dpid,
@@ -423,13 +430,13 @@ class ControllerCore:
     def on_job_done(self, name: str, ok: bool, reason: str = "") -> Output:
         """An install job finished: release the held packets (or give the pair up)."""
         key = key_of_job(name)
+        if not ok and reason == "superseded":
+            return Output()  # the newer job releases the held packets
         held = self.held.pop(key, [])
         route = self.routes.get(key)
         if route is None:
             return Output()
         if not ok:
-            if reason == "superseded":
-                return Output()
             log.warning("installing %s <-> %s failed: %s", key[0], key[1], reason)
             return self._drop_route(key)
         route.installed = True
@@ -482,6 +489,10 @@ def job_name(a: str, b: str) -> str:
 def key_of_job(name: str) -> PairKey:
     a, _, b = name.removeprefix("pair:").partition("|")
     return (a, b)
+
+
+def _fingerprint(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _is_multicast(mac: str) -> bool:

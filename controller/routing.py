@@ -2,7 +2,8 @@
 
 Weights come from :mod:`controller.metrics` and are stored on each edge under the
 metric's name, so networkx reads them directly. Ties are broken deterministically:
-among equal-cost paths the one whose dpid sequence is lexicographically smallest wins.
+among equal-cost paths the one whose dpid sequence, read from the lower-numbered
+endpoint, is lexicographically smallest wins (so both directions pick the same path).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Path:
         return len(self.dpids)
 
 
+REL_TOL = 1e-9
+
+
 class NoPath(LookupError):
     """No path between two switches (unknown switch or disconnected)."""
 
@@ -63,45 +67,77 @@ class Router:
             if d not in self.topo.graph:
                 raise NoPath(f"switch {d:016x} is not in the topology")
 
+    def _tied_paths(self, src: int, dst: int, metric: str, limit: int) -> list[list[int]]:
+        """Up to ``limit`` equal-cost shortest paths, in canonical order.
+
+        Canonical order: the dpid sequence read from the lower-numbered endpoint, smallest
+        first. So a path and its reverse are chosen alike (both directions of a host pair
+        agree under symmetric weights), the order does not depend on edge insertion
+        order, and path sums that differ only by float rounding count as ties.
+        """
+        g = self.topo.graph
+        w = self._weight_fn(metric)
+        forward = src <= dst
+        # Walk from the lower endpoint ("start") towards the other ("goal"), choosing among
+        # the neighbours that stay on a shortest path; dist is measured to/from the goal
+        # in the direction the packets travel.
+        start, goal = (src, dst) if forward else (dst, src)
+        if forward:
+            dist = nx.single_source_dijkstra_path_length(g.reverse(copy=False), dst, weight=w)
+
+            def steps(u: int) -> list[tuple[int, float]]:
+                return [(v, g.edges[u, v][w]) for v in g.successors(u)]
+        else:
+            dist = nx.single_source_dijkstra_path_length(g, src, weight=w)
+
+            def steps(u: int) -> list[tuple[int, float]]:
+                return [(v, g.edges[v, u][w]) for v in g.predecessors(u)]
+
+        if start not in dist:
+            raise NoPath(f"no path from {src:016x} to {dst:016x}")
+        found: list[list[int]] = []
+        stack: list[list[int]] = [[start]]
+        while stack and len(found) < limit:
+            path = stack.pop()
+            u = path[-1]
+            if u == goal:
+                found.append(path if forward else path[::-1])
+                continue
+            nxt = sorted(
+                v
+                for v, wt in steps(u)
+                if v in dist and v not in path and _close(wt + dist[v], dist[u])
+            )
+            stack.extend([*path, v] for v in reversed(nxt))  # smallest popped first
+        return found
+
     def equal_cost_paths(self, src: int, dst: int, metric: str, limit: int = 64) -> list[Path]:
-        """All shortest paths (up to ``limit``), in deterministic order."""
+        """The equal-cost shortest paths (up to ``limit``), in canonical order."""
         self._check(src, dst)
         if src == dst:
             return [Path((src,), (), metric)]
-        try:
-            found = list(
-                itertools.islice(
-                    nx.all_shortest_paths(
-                        self.topo.graph, src, dst, weight=self._weight_fn(metric)
-                    ),
-                    limit,
-                )
-            )
-        except nx.NetworkXNoPath:
-            raise NoPath(f"no path from {src:016x} to {dst:016x}") from None
-        paths = [self._path(p, metric) for p in found]
-        best = min(p.total for p in paths)
-        # Floating-point sums of equal weights can differ in the last bits: keep near-ties.
-        tied = [p for p in paths if p.total <= best * (1 + 1e-9) + 1e-12]
-        return sorted(tied, key=lambda p: p.dpids)
+        return [self._path(p, metric) for p in self._tied_paths(src, dst, metric, limit)]
 
     def shortest_path(self, src: int, dst: int, metric: str) -> Path:
-        return self.equal_cost_paths(src, dst, metric)[0]
+        """The canonical shortest path (see :meth:`_tied_paths`)."""
+        return self.equal_cost_paths(src, dst, metric, limit=1)[0]
 
     def k_shortest_paths(self, src: int, dst: int, metric: str, k: int) -> list[Path]:
-        """Up to ``k`` loop-free paths ordered by total weight (ties by dpid sequence)."""
+        """Up to ``k`` loop-free paths ordered by total weight; the first is
+        :meth:`shortest_path`, ties are ordered canonically."""
         if k < 1:
             raise ValueError("k must be >= 1")
-        self._check(src, dst)
-        if src == dst:
-            return [Path((src,), (), metric)]
-        try:
-            gen = nx.shortest_simple_paths(
-                self.topo.graph, src, dst, weight=self._weight_fn(metric)
-            )
-            # Read a few extra so that ties at the cut are ordered deterministically.
-            found = [self._path(p, metric) for p in itertools.islice(gen, k + 8)]
-        except nx.NetworkXNoPath:
-            raise NoPath(f"no path from {src:016x} to {dst:016x}") from None
-        found.sort(key=lambda p: (round(p.total, 9), p.dpids))
-        return found[:k]
+        best = self.shortest_path(src, dst, metric)
+        if len(best.dpids) == 1 or k == 1:
+            return [best]
+        flip = src > dst
+        gen = nx.shortest_simple_paths(self.topo.graph, src, dst, weight=self._weight_fn(metric))
+        # Read a few extra so that ties at the cut are ordered canonically.
+        others = {tuple(p) for p in itertools.islice(gen, k + 8)} - {best.dpids}
+        paths = [self._path(list(p), metric) for p in others]
+        paths.sort(key=lambda p: (round(p.total, 9), p.dpids[::-1] if flip else p.dpids))
+        return [best, *paths[: k - 1]]
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b))

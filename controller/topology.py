@@ -42,6 +42,9 @@ class LinkKey:
     def reverse(self) -> LinkKey:
         return LinkKey(self.dst, self.dst_port, self.src, self.src_port)
 
+    def ends(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        return (self.src, self.src_port), (self.dst, self.dst_port)
+
 
 @dataclass
 class LinkState:
@@ -77,6 +80,9 @@ class NetworkGraph:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
         self.graph: nx.DiGraph = nx.DiGraph()
+        self.cables: dict[LinkKey, float] = {}
+        """Every directed cable LLDP has crossed recently -> when; the graph holds one per
+        switch pair and direction, parallel cables are kept here."""
         self.version = 0  # bumped on every structural change (for caches)
 
     # ------------------------------------------------------------------ switches
@@ -98,6 +104,8 @@ class NetworkGraph:
         removed = [
             self._key(u, v) for u, v in [*self.graph.in_edges(dpid), *self.graph.out_edges(dpid)]
         ]
+        for c in [c for c in self.cables if dpid in (c.src, c.dst)]:
+            del self.cables[c]
         self.graph.remove_node(dpid)
         self.version += 1
         return TopologyChange(removed=tuple(sorted(set(removed))))
@@ -134,26 +142,46 @@ class NetworkGraph:
         return TopologyChange()
 
     def _remove_links_on(self, dpid: int, port_no: int) -> TopologyChange:
-        removed = []
-        for u, v, data in list(self.graph.out_edges(dpid, data=True)):
-            if data["state"].src_port == port_no:
-                removed.append(self._key(u, v))
-        for u, v, data in list(self.graph.in_edges(dpid, data=True)):
-            if data["state"].dst_port == port_no:
-                removed.append(self._key(u, v))
-        # A link is bidirectional in reality: drop the reverse direction too.
-        keys = set(removed) | {k.reverse() for k in removed}
-        return self._drop(keys)
+        """Forget every cable with an end on this port (both directions) and resync edges."""
+        gone = [c for c in self.cables if (dpid, port_no) in c.ends()]
+        for c in gone:
+            del self.cables[c]
+        return self._sync({(c.src, c.dst) for c in gone})
 
-    def _drop(self, keys: set[LinkKey]) -> TopologyChange:
-        gone = []
-        for k in keys:
-            if self.graph.has_edge(k.src, k.dst) and self._key(k.src, k.dst) == k:
-                self.graph.remove_edge(k.src, k.dst)
-                gone.append(k)
-        if gone:
+    def _sync(self, pairs: set[tuple[int, int]]) -> TopologyChange:
+        """Make the edge of each (src, dst) pair follow the cables LLDP currently sees.
+
+        An edge keeps its cable while that cable is fresh (no churn between parallel
+        cables); otherwise it moves to the lowest-numbered fresh cable, or disappears.
+        """
+        added: list[LinkKey] = []
+        removed: list[LinkKey] = []
+        for u, v in sorted(pairs):
+            if u not in self.graph or v not in self.graph:
+                continue
+            current = self._key(u, v) if self.graph.has_edge(u, v) else None
+            if current is not None and current in self.cables:
+                continue
+            if current is not None:
+                self.graph.remove_edge(u, v)
+                removed.append(current)
+            candidates = sorted(c for c in self.cables if (c.src, c.dst) == (u, v))
+            if candidates:
+                self._add_edge(candidates[0], self.cables[candidates[0]])
+                added.append(candidates[0])
+        if added or removed:
             self.version += 1
-        return TopologyChange(removed=tuple(sorted(gone)))
+        return TopologyChange(added=tuple(added), removed=tuple(removed))
+
+    def _add_edge(self, key: LinkKey, now: float) -> None:
+        speed = self.ports(key.src).get(key.src_port)
+        capacity = (
+            self.config.capacity_override(key.src, key.dst)
+            or (speed.speed_bps if speed is not None else 0)
+            or self.config.default_capacity_bps
+        )
+        state = LinkState(key.src_port, key.dst_port, capacity, last_seen=now)
+        self.graph.add_edge(key.src, key.dst, state=state, **link_weights(state))
 
     # ------------------------------------------------------------------ links
     def _key(self, u: int, v: int) -> LinkKey:
@@ -167,36 +195,24 @@ class NetworkGraph:
         sp, dp = self.ports(key.src).get(key.src_port), self.ports(key.dst).get(key.dst_port)
         if sp is None or dp is None or not sp.up or not dp.up:
             return TopologyChange()
-        removed: set[LinkKey] = set()
-        if self.graph.has_edge(key.src, key.dst):
-            state: LinkState = self.graph.edges[key.src, key.dst]["state"]
-            if (state.src_port, state.dst_port) == (key.src_port, key.dst_port):
-                state.last_seen = now
-                return TopologyChange()
-            # Parallel links between two switches: keep the one seen last (a DiGraph holds one).
-            removed.add(self._key(key.src, key.dst))
-        # Any other link that claims one of these ports is stale (recabling).
-        for other in self.links():
-            if other != key and (
-                (other.src, other.src_port) == (key.src, key.src_port)
-                or (other.dst, other.dst_port) == (key.dst, key.dst_port)
-            ):
-                removed.add(other)
-        dropped = self._drop(removed).removed
-        capacity = (
-            self.config.capacity_override(key.src, key.dst)
-            or sp.speed_bps
-            or (self.config.default_capacity_bps)
-        )
-        state = LinkState(key.src_port, key.dst_port, capacity, last_seen=now)
-        self.graph.add_edge(key.src, key.dst, state=state, **link_weights(state))
-        self.version += 1
-        return TopologyChange(added=(key,), removed=dropped)
+        # Recabling: a cable that shares a port with this one (other than this cable's
+        # other direction) no longer exists, in either direction.
+        ends = set(key.ends())
+        stale = [c for c in self.cables if c not in (key, key.reverse()) and ends & set(c.ends())]
+        for c in stale:
+            del self.cables[c]
+        self.cables[key] = now
+        edge = self.edge(key.src, key.dst)
+        if edge is not None and (edge.src_port, edge.dst_port) == (key.src_port, key.dst_port):
+            edge.last_seen = now
+        return self._sync({(key.src, key.dst)} | {(c.src, c.dst) for c in stale})
 
     def expire_links(self, now: float) -> TopologyChange:
-        """Remove links whose LLDP has not been seen within ``link_timeout``."""
-        stale = {k for k in self.links() if now - self.link(k).last_seen > self.config.link_timeout}
-        return self._drop(stale)
+        """Forget cables whose LLDP has not been seen within ``link_timeout``."""
+        stale = [c for c, t in self.cables.items() if now - t > self.config.link_timeout]
+        for c in stale:
+            del self.cables[c]
+        return self._sync({(c.src, c.dst) for c in stale})
 
     def refresh_weights(self, src: int, dst: int) -> None:
         """Recompute the per-metric weights stored on edge (src, dst) from its state."""
@@ -218,13 +234,8 @@ class NetworkGraph:
         return state
 
     def link_ports(self) -> set[tuple[int, int]]:
-        """Every (dpid, port) that is an end of a switch-to-switch link."""
-        ends = set()
-        for u, v, data in self.graph.edges(data=True):
-            s: LinkState = data["state"]
-            ends.add((u, s.src_port))
-            ends.add((v, s.dst_port))
-        return ends
+        """Every (dpid, port) that is an end of a cable LLDP sees (parallel ones included)."""
+        return {end for c in self.cables for end in c.ends()}
 
     def is_link_port(self, dpid: int, port_no: int) -> bool:
         return (dpid, port_no) in self.link_ports()
@@ -257,6 +268,11 @@ class NetworkGraph:
             ]
             out[dpid] = sorted(ports)
         return out
+
+    def in_port(self, src: int, dst: int) -> int:
+        """The port on ``dst`` where the link from neighbour ``src`` arrives."""
+        state: LinkState = self.graph.edges[src, dst]["state"]
+        return state.dst_port
 
     def out_port(self, src: int, dst: int) -> int:
         """The port on ``src`` that leads to neighbour ``dst``."""

@@ -8,105 +8,16 @@ import random
 import re
 import subprocess
 import time
-from typing import Any
 
 import networkx as nx
 import pytest
 
 from scripts import lab
+from tests.integration.ovs_flows import switch_graph, table_miss_packets, trace
 from topologies import build_topo
 
 # (topology, hosts to sample for the flow check)
 TOPOLOGIES = ["linear,4", "ring,6", "mesh,6", "fattree,4", "abilene", "nsfnet"]
-
-
-def _dump_flows(switch: str) -> list[dict[str, Any]]:
-    """Our path flows on one bridge: match fields and output port."""
-    out = subprocess.run(
-        ["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    flows = []
-    for line in out.splitlines():
-        if "cookie=0x5d" not in line or "dl_src=" not in line:
-            continue
-        fields = dict(re.findall(r"(in_port|dl_src|dl_dst)=([^,\s]+)", line))
-        m = re.search(r"actions=output:\"?([^\s\"]+)\"?", line)
-        if m:
-            flows.append({**fields, "out": m.group(1)})
-    return flows
-
-
-def _table_miss_packets(net: lab.LabNetwork) -> int:
-    """Packets that hit the table-miss entry (priority 0) on every switch: packet-ins."""
-    total = 0
-    for sw in net.net.switches:
-        out = subprocess.run(
-            ["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", sw.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for line in out.splitlines():
-            if re.search(r"\bpriority=0[ ,]", line) and "actions=CONTROLLER" in line:
-                total += int(re.search(r"n_packets=(\d+)", line).group(1))
-    return total
-
-
-def _switch_graph(net: lab.LabNetwork) -> tuple[nx.Graph, dict[tuple[str, int], str]]:
-    """The Mininet topology as a graph, and (switch, port) -> neighbour switch."""
-    g = nx.Graph()
-    neighbour: dict[tuple[str, int], str] = {}
-    for link in net.net.links:
-        a, b = link.intf1.node, link.intf2.node
-        if a.name in net.topo.switches() and b.name in net.topo.switches():
-            g.add_edge(a.name, b.name)
-            neighbour[(a.name, a.ports[link.intf1])] = b.name
-            neighbour[(b.name, b.ports[link.intf2])] = a.name
-    return g, neighbour
-
-
-def _trace(
-    net: lab.LabNetwork, src: Any, dst: Any, neighbour: dict[tuple[str, int], str]
-) -> list[str]:
-    """Follow the installed flows for src->dst from src's switch; returns the switches visited."""
-    intf = src.defaultIntf()
-    link = intf.link
-    peer = link.intf2 if link.intf1 is intf else link.intf1
-    sw, port = peer.node.name, peer.node.ports[peer]
-    dst_sw = dst.defaultIntf().link
-    path = []
-    for _ in range(len(net.net.switches) + 1):
-        path.append(sw)
-        flows = [
-            f
-            for f in _dump_flows(sw)
-            if f.get("dl_src") == src.MAC()
-            and f.get("dl_dst") == dst.MAC()
-            and f.get("in_port") == str(port)
-        ]
-        assert len(flows) == 1, (
-            f"{sw}: expected one flow {src.name}->{dst.name} in_port {port}, got {flows}"
-        )
-        out = int(flows[0]["out"])
-        if (sw, out) not in neighbour:
-            # Leaves the fabric: must be dst's access port.
-            node = net.net.get(sw)
-            assert node.intfs[out].link is dst_sw, f"{sw} port {out} is not {dst.name}'s port"
-            return path
-        nxt = neighbour[(sw, out)]
-        # The port on nxt facing sw.
-        port = next(
-            p
-            for (s, p), n in neighbour.items()
-            if s == nxt
-            and n == sw
-            and net.net.get(nxt).intfs[p].link is net.net.get(sw).intfs[out].link
-        )
-        sw = nxt
-    raise AssertionError(f"flows for {src.name}->{dst.name} loop: {path}")
 
 
 @pytest.mark.parametrize("spec", TOPOLOGIES)
@@ -116,7 +27,7 @@ def test_pingall_no_storm_and_flows_follow_shortest_paths(lab_factory, spec: str
     net.wait_discovered(ctl)
     before = ctl.health()
     assert before is not None
-    miss_before = _table_miss_packets(net)
+    miss_before = table_miss_packets(net)
     t0 = time.monotonic()
     sent, lost = net.pingall(timeout_s=2)
     elapsed = time.monotonic() - t0
@@ -126,7 +37,7 @@ def test_pingall_no_storm_and_flows_follow_shortest_paths(lab_factory, spec: str
     pairs = hosts * (hosts - 1) // 2
     c0, c1 = before["counters"], after["counters"]
     pkt_ins = (c1["packet_ins"] - c1["lldp_in"]) - (c0["packet_ins"] - c0["lldp_in"])
-    miss = _table_miss_packets(net) - miss_before
+    miss = table_miss_packets(net) - miss_before
     bound = 4 * pairs + 8 * hosts
     print(
         f"\n{spec}: {len(net.net.switches)} switches, {hosts} hosts; pingall {sent} sent, "
@@ -139,12 +50,12 @@ def test_pingall_no_storm_and_flows_follow_shortest_paths(lab_factory, spec: str
 
     # Sampled pairs: installed flows, followed hop by hop on the switches, form a path that
     # is a shortest path of the topology (hop metric) and the app's own route.
-    g, neighbour = _switch_graph(net)
+    g, neighbour = switch_graph(net)
     routes = {tuple(r["hosts"]): r for r in lab.get_json(f"{ctl.rest_url}/v1/routes")}
     rng = random.Random(spec)
     sample = rng.sample(list(itertools.permutations(net.net.hosts, 2)), k=min(6, pairs))
     for src, dst in sample:
-        path = _trace(net, src, dst, neighbour)
+        path = trace(net, src, dst, neighbour)
         s_sw, d_sw = path[0], path[-1]
         assert len(path) - 1 == nx.shortest_path_length(g, s_sw, d_sw), (src.name, dst.name, path)
         key = tuple(sorted((src.MAC(), dst.MAC())))

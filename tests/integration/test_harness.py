@@ -20,6 +20,7 @@ def _get_json(url: str) -> object:
 
 def test_ryu_manager_runs_our_app_with_ofctl_rest_and_forwards(lab_factory) -> None:
     ctl, net = lab_factory(LinearTopo(3), apps=("controller/app.py", "ryu.app.ofctl_rest"))
+    net.wait_discovered(ctl)
     # ryu.app.wsgi-based app: answers over HTTP with the switches it sees.
     switches = lab.wait_for(
         lambda: len(_get_json(f"http://127.0.0.1:{ctl.rest_port}/stats/switches")) == 3,
@@ -47,7 +48,8 @@ def test_ryu_manager_runs_our_app_with_ofctl_rest_and_forwards(lab_factory) -> N
         check=True,
     ).stdout
     ours = [ln for ln in flows.splitlines() if "cookie=0x5d" in ln]
-    assert any("dl_src=00:00:00:00:00:01" in ln and "dl_dst=00:00:00:00:00:03" in ln for ln in ours)
+    mac1, mac3 = client.MAC(), server.MAC()
+    assert any(f"dl_src={mac1}" in ln and f"dl_dst={mac3}" in ln for ln in ours), ours
     log = ctl.log_text()
     assert "Traceback" not in log and "ImportError" not in log, log[-3000:]
 

@@ -1,0 +1,730 @@
+"""Test doubles for the controller core: fake flow tables and a fake network around them.
+
+:class:`FakeFlowTables` applies the plain messages of :mod:`controller.messages` (one
+table per switch) and answers "a packet entering switch S on port P leaves by which
+port?". :class:`FakeNetwork` drives a :class:`~controller.core.ControllerCore` the way the
+Ryu shell does (messages first, then install jobs through a real
+:class:`~controller.installer.Installer`), with switches, cables and hosts taken from a
+networkx graph, and moves real Ethernet/ARP/IPv4/LLDP frames hop by hop through the
+fake tables: misses become packet-ins, packet-outs become frames on the wire.
+
+Everything runs on one FIFO event queue (packet-ins, barrier replies, frames sent by
+hosts), so the order in which the controller sees things is the order a real network
+would produce. Time only moves when the test says so (``net.now``, ``net.advance``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+from ryu.lib.packet import arp, ethernet, ipv4, packet
+
+from controller.config import Config
+from controller.core import ControllerCore, Output
+from controller.installer import Installer, JobResult, SendStage
+from controller.messages import (
+    ETH_TYPE_LLDP,
+    OFPP_CONTROLLER,
+    OFPP_TABLE,
+    FlowAdd,
+    FlowDelete,
+    InstallJob,
+    Match,
+    Message,
+    PacketOut,
+)
+from controller.topology import PortInfo
+
+ETH_TYPE_IPV4 = 0x0800
+ETH_TYPE_ARP = 0x0806
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+IP_PROTO_EXPERIMENT = 253  # RFC 3692: for experimentation and testing
+
+
+class NetworkFault(AssertionError):
+    """The fake network saw something a correct controller must never cause."""
+
+
+class LoopDetected(NetworkFault):
+    """A frame passed more switches than the hop limit (a forwarding loop)."""
+
+
+class PacketStorm(NetworkFault):
+    """More events than the event limit in one run (a packet-in / packet-out storm)."""
+
+
+class AmbiguousFlows(NetworkFault):
+    """Two entries of the same (highest) priority match one packet with different actions."""
+
+
+class NotDelivered(AssertionError):
+    """``FakeNetwork.deliver`` did not get the frame to its destination host."""
+
+
+# ====================================================================== flow tables
+@dataclass(frozen=True)
+class FlowEntry:
+    """One installed flow (what a FlowAdd leaves in a table)."""
+
+    priority: int
+    match: Match
+    out_port: int
+    cookie: int
+    idle_timeout: int = 0
+    hard_timeout: int = 0
+    notify_removal: bool = False
+
+    def matches(self, in_port: int, eth_src: str, eth_dst: str, eth_type: int) -> bool:
+        m = self.match
+        return (
+            (m.in_port is None or m.in_port == in_port)
+            and (m.eth_src is None or m.eth_src == eth_src.lower())
+            and (m.eth_dst is None or m.eth_dst == eth_dst.lower())
+            and (m.eth_type is None or m.eth_type == eth_type)
+        )
+
+
+def _normal_match(m: Match) -> Match:
+    """The match with MAC addresses lower-cased (a switch compares the bytes)."""
+    return replace(
+        m,
+        eth_src=m.eth_src.lower() if m.eth_src else None,
+        eth_dst=m.eth_dst.lower() if m.eth_dst else None,
+    )
+
+
+class FlowTable:
+    """Table 0 of one switch: FlowAdd adds or replaces by (priority, match);
+    FlowDelete removes every entry whose cookie matches under the mask."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, Match], FlowEntry] = {}
+
+    def apply(self, msg: FlowAdd | FlowDelete) -> None:
+        if isinstance(msg, FlowAdd):
+            match = _normal_match(msg.match)
+            self.entries[(msg.priority, match)] = FlowEntry(
+                msg.priority,
+                match,
+                msg.out_port,
+                msg.cookie,
+                msg.idle_timeout,
+                msg.hard_timeout,
+                msg.notify_removal,
+            )
+        elif isinstance(msg, FlowDelete):
+            mask = msg.cookie_mask
+            for key, entry in list(self.entries.items()):
+                if entry.cookie & mask == msg.cookie & mask:
+                    del self.entries[key]
+        else:  # pragma: no cover - a test bug
+            raise TypeError(f"not a flow message: {msg!r}")
+
+    def remove_cookie(self, cookie: int) -> list[FlowEntry]:
+        """Remove (as an idle timeout would) the entries with exactly this cookie."""
+        gone = [e for e in self.entries.values() if e.cookie == cookie]
+        self.entries = {k: e for k, e in self.entries.items() if e.cookie != cookie}
+        return gone
+
+    def lookup(
+        self, in_port: int, eth_src: str, eth_dst: str, eth_type: int = ETH_TYPE_IPV4
+    ) -> int | None:
+        """The out port of the highest-priority matching entry; None when nothing matches."""
+        hits = [e for e in self.entries.values() if e.matches(in_port, eth_src, eth_dst, eth_type)]
+        if not hits:
+            return None
+        top = max(e.priority for e in hits)
+        outs = {e.out_port for e in hits if e.priority == top}
+        if len(outs) > 1:
+            raise AmbiguousFlows(
+                f"priority {top}: {in_port}/{eth_src}->{eth_dst} matches entries "
+                f"with outputs {sorted(outs)}"
+            )
+        return outs.pop()
+
+    def flows(self) -> list[FlowEntry]:
+        return sorted(self.entries.values(), key=lambda e: (-e.priority, repr(e.match)))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class FakeFlowTables:
+    """One :class:`FlowTable` per switch (created on first use)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[int, FlowTable] = {}
+
+    def table(self, dpid: int) -> FlowTable:
+        return self.tables.setdefault(dpid, FlowTable())
+
+    def apply(self, msg: FlowAdd | FlowDelete) -> None:
+        self.table(msg.dpid).apply(msg)
+
+    def apply_all(self, msgs: Iterable[Message]) -> None:
+        for m in msgs:
+            if isinstance(m, FlowAdd | FlowDelete):
+                self.apply(m)
+
+    def lookup(
+        self,
+        dpid: int,
+        in_port: int,
+        eth_src: str,
+        eth_dst: str,
+        eth_type: int = ETH_TYPE_IPV4,
+    ) -> int | None:
+        """Where a packet entering ``dpid`` on ``in_port`` goes: a port, OFPP_CONTROLLER
+        (the table-miss entry) or None (no entry matches: dropped)."""
+        if dpid not in self.tables:
+            return None
+        return self.tables[dpid].lookup(in_port, eth_src, eth_dst, eth_type)
+
+    def flows(self, dpid: int | None = None) -> list[tuple[int, FlowEntry]]:
+        dpids = sorted(self.tables) if dpid is None else [dpid]
+        return [(d, e) for d in dpids if d in self.tables for e in self.tables[d].flows()]
+
+    def with_cookie(self, cookie: int) -> list[tuple[int, FlowEntry]]:
+        return [(d, e) for d, e in self.flows() if e.cookie == cookie]
+
+    def outputs_on(self, dpid: int, port: int) -> list[FlowEntry]:
+        """Entries on ``dpid`` that send packets out of ``port``."""
+        return [e for _, e in self.flows(dpid) if e.out_port == port]
+
+
+# ====================================================================== frames
+def eth_fields(data: bytes) -> tuple[str, str, int] | None:
+    """(src, dst, ethertype) of a frame, or None when it has no Ethernet header."""
+    try:
+        eth = packet.Packet(data).get_protocol(ethernet.ethernet)
+    except Exception:
+        return None
+    if eth is None:
+        return None
+    return eth.src.lower(), eth.dst.lower(), eth.ethertype
+
+
+def ipv4_frame(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str, payload: bytes) -> bytes:
+    pkt = packet.Packet()
+    pkt.add_protocol(ethernet.ethernet(dst_mac, src_mac, ETH_TYPE_IPV4))
+    pkt.add_protocol(ipv4.ipv4(src=src_ip, dst=dst_ip, proto=IP_PROTO_EXPERIMENT))
+    pkt.add_protocol(payload)
+    pkt.serialize()
+    return bytes(pkt.data)
+
+
+def arp_frame(
+    opcode: int,
+    src_mac: str,
+    src_ip: str,
+    dst_mac: str,
+    dst_ip: str,
+    eth_dst: str | None = None,
+) -> bytes:
+    """An ARP request (to broadcast unless ``eth_dst``) or reply (to ``dst_mac``)."""
+    if eth_dst is None:
+        eth_dst = BROADCAST if opcode == arp.ARP_REQUEST else dst_mac
+    pkt = packet.Packet()
+    pkt.add_protocol(ethernet.ethernet(eth_dst, src_mac, ETH_TYPE_ARP))
+    pkt.add_protocol(
+        arp.arp(opcode=opcode, src_mac=src_mac, src_ip=src_ip, dst_mac=dst_mac, dst_ip=dst_ip)
+    )
+    pkt.serialize()
+    return bytes(pkt.data)
+
+
+def parse_arp(data: bytes) -> arp.arp | None:
+    try:
+        found: arp.arp | None = packet.Packet(data).get_protocol(arp.arp)
+    except Exception:
+        return None
+    return found
+
+
+# ====================================================================== network
+@dataclass(frozen=True)
+class Received:
+    """A frame that reached a host, and the switches it passed on the way."""
+
+    data: bytes
+    trace: tuple[int, ...]
+
+
+@dataclass
+class FakeHost:
+    name: str
+    mac: str
+    ip: str
+    dpid: int
+    port: int
+    answers_arp: bool = True
+    """Reply to ARP requests for our IP, as a real host's stack does."""
+    received: list[Received] = field(default_factory=list)
+
+    def frames(self) -> list[bytes]:
+        return [r.data for r in self.received]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The frame whose packet-in caused what is being processed, and its trace so far."""
+
+    data: bytes
+    trace: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _PacketIn:
+    dpid: int
+    in_port: int
+    data: bytes
+    trace: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _BarrierReply:
+    dpid: int
+    xid: int
+    ctx: _Context | None
+
+
+@dataclass(frozen=True)
+class _HostSends:
+    host: str
+    data: bytes
+
+
+_Event = _PacketIn | _BarrierReply | _HostSends
+
+
+def host_mac(number: int) -> str:
+    return f"00:00:00:00:{number >> 8 & 0xFF:02x}:{number & 0xFF:02x}"
+
+
+def host_ip(number: int) -> str:
+    return f"10.0.{number >> 8 & 0xFF}.{number & 0xFF}"
+
+
+class FakeNetwork:
+    """Switches (graph nodes, int dpids), cables (graph edges) and hosts around a core.
+
+    Port numbering per switch: its hosts first (1, 2, ...), then one port per incident
+    edge in sorted edge order, then ``extra_ports`` free ports. An edge attribute
+    ``speed_bps`` sets both ends' port speed. A ``nx.MultiGraph`` gives parallel cables.
+
+    ``hosts`` maps host name -> dpid (default: one host ``h<dpid>`` per switch); host
+    number i (in mapping order, from 1) gets MAC ``00:00:00:00:00:<i>`` and IP ``10.0.0.<i>``.
+    """
+
+    def __init__(
+        self,
+        graph: nx.Graph,
+        hosts: Mapping[str, int] | None = None,
+        config: Config | None = None,
+        *,
+        extra_ports: int = 0,
+        start: float = 1000.0,
+        nonce: int = 0x5EED,
+        hop_limit: int = 64,
+        event_limit: int = 20_000,
+    ) -> None:
+        self.graph = graph
+        self.config = config or Config()
+        self.core = ControllerCore(self.config, nonce=nonce)
+        self.installer = Installer(self.config.barrier_timeout)
+        self.tables = FakeFlowTables()
+        self.now = start
+        self.hop_limit = hop_limit
+        self.event_limit = event_limit
+
+        self.ports: dict[int, dict[int, PortInfo]] = {d: {} for d in sorted(graph.nodes)}
+        self.wires: dict[tuple[int, int], tuple[int, int]] = {}
+        self.hosts: dict[str, FakeHost] = {}
+        self.connected: set[int] = set()
+        self.lldp_blocked: set[frozenset[tuple[int, int]]] = set()
+        """Cables that drop LLDP frames (e.g. through a bridge that filters them)."""
+
+        # What happened, for assertions.
+        self.sent: list[Message] = []
+        """Every message the controller sent to a connected switch, in order."""
+        self.jobs: list[InstallJob] = []
+        self.stages_sent: list[SendStage] = []
+        self.job_results: list[JobResult] = []
+        self.packet_ins: list[tuple[int, int, bytes]] = []
+        self.drops: list[tuple[int, int, str]] = []
+
+        self.auto_barrier = True
+        """False: barrier replies wait in ``pending_barriers`` until ``release_barriers``."""
+        self.pending_barriers: list[_BarrierReply] = []
+        self._queue: deque[_Event] = deque()
+        self._draining = False
+        self._payloads = itertools.count(1)
+
+        if hosts is None:
+            hosts = {f"h{d}": d for d in sorted(graph.nodes)}
+        for number, (name, dpid) in enumerate(hosts.items(), start=1):
+            port = self._new_port(dpid)
+            self.hosts[name] = FakeHost(name, host_mac(number), host_ip(number), dpid, port)
+        edges = sorted(graph.edges(data=True), key=lambda e: (min(e[0], e[1]), max(e[0], e[1])))
+        for u, v, data in edges:
+            speed = int(data.get("speed_bps", 0))
+            pu, pv = self._new_port(u, speed), self._new_port(v, speed)
+            self.wires[(u, pu)] = (v, pv)
+            self.wires[(v, pv)] = (u, pu)
+        for dpid in self.ports:
+            for _ in range(extra_ports):
+                self._new_port(dpid)
+
+    def _new_port(self, dpid: int, speed_bps: int = 0) -> int:
+        port_no = len(self.ports[dpid]) + 1
+        self.ports[dpid][port_no] = PortInfo(
+            port_no,
+            name=f"s{dpid}-eth{port_no}",
+            hw_addr=f"0a:00:00:00:{dpid & 0xFF:02x}:{port_no:02x}",
+            speed_bps=speed_bps,
+        )
+        return port_no
+
+    # ------------------------------------------------------------------ lookups
+    def host(self, name: str) -> FakeHost:
+        return self.hosts[name]
+
+    def port_info(self, dpid: int, port_no: int) -> PortInfo:
+        """A fresh copy (the core keeps and mutates what it is given)."""
+        p = self.ports[dpid][port_no]
+        return PortInfo(p.port_no, p.name, p.hw_addr, p.up, p.speed_bps)
+
+    def port_infos(self, dpid: int) -> list[PortInfo]:
+        return [self.port_info(dpid, n) for n in sorted(self.ports[dpid])]
+
+    def link_port(self, a: int, b: int) -> int:
+        """The (lowest) port on switch ``a`` cabled to switch ``b``."""
+        for (d, p), (nd, _) in sorted(self.wires.items()):
+            if d == a and nd == b:
+                return p
+        raise KeyError(f"no cable between {a} and {b}")
+
+    def link_ports(self) -> set[tuple[int, int]]:
+        return set(self.wires)
+
+    def host_at(self, dpid: int, port: int) -> FakeHost | None:
+        for h in self.hosts.values():
+            if (h.dpid, h.port) == (dpid, port):
+                return h
+        return None
+
+    def free_ports(self, dpid: int) -> list[int]:
+        used = {(h.dpid, h.port) for h in self.hosts.values()} | set(self.wires)
+        return [p for p in sorted(self.ports[dpid]) if (dpid, p) not in used]
+
+    # ------------------------------------------------------------------ switches and time
+    def connect(self, dpid: int) -> Output:
+        """The switch (re)connects: the core resets it and probes its ports."""
+        self.connected.add(dpid)
+        return self.process(self.core.on_switch_up(dpid, self.port_infos(dpid), self.now))
+
+    def disconnect(self, dpid: int) -> Output:
+        """The control channel dropped (the switch keeps its flows, as OVS fail-secure does)."""
+        self.connected.discard(dpid)
+        self._finish(self.installer.switch_gone(dpid), None)
+        return self.process(self.core.on_switch_down(dpid, self.now))
+
+    def start(self) -> None:
+        for dpid in sorted(self.ports):
+            if dpid not in self.connected:
+                self.connect(dpid)
+
+    def lldp_round(self) -> None:
+        self.process(Output(self.core.lldp_round(self.now)))
+
+    def housekeeping(self) -> None:
+        self._finish(self.installer.expire(self.now), None)
+        self.process(self.core.tick(self.now))
+
+    def advance(self, seconds: float, lldp: bool = True) -> None:
+        """Let time pass in LLDP-interval steps: probes (unless ``lldp=False``), expiry."""
+        step = self.config.lldp_interval
+        end = self.now + seconds
+        while self.now < end:
+            self.now = min(self.now + step, end)
+            if lldp:
+                self.lldp_round()
+            self.housekeeping()
+
+    def discover(self) -> None:
+        """Connect every switch, run LLDP and wait out the access-port quiet period."""
+        self.start()
+        self.lldp_round()
+        self.advance(3 * self.config.lldp_interval)
+
+    # ------------------------------------------------------------------ events on the wire
+    def set_port(self, dpid: int, port_no: int, up: bool) -> Output:
+        """The port changes state; a connected switch reports it (port status)."""
+        self.ports[dpid][port_no].up = up
+        if dpid not in self.connected:
+            return Output()
+        return self.process(self.core.on_port_status(dpid, self.port_info(dpid, port_no), self.now))
+
+    def link_down(self, a: int, b: int) -> None:
+        """The cable between ``a`` and ``b`` fails: both ends go down."""
+        pa = self.link_port(a, b)
+        nb, pb = self.wires[(a, pa)]
+        self.set_port(a, pa, up=False)
+        self.set_port(nb, pb, up=False)
+
+    def link_up(self, a: int, b: int) -> None:
+        pa = self.link_port(a, b)
+        nb, pb = self.wires[(a, pa)]
+        self.set_port(a, pa, up=True)
+        self.set_port(nb, pb, up=True)
+
+    def block_lldp(self, a: int, b: int) -> None:
+        """The cable between ``a`` and ``b`` carries everything but LLDP."""
+        pa = self.link_port(a, b)
+        self.lldp_blocked.add(frozenset({(a, pa), self.wires[(a, pa)]}))
+
+    def move_host(self, name: str, dpid: int, port: int | None = None) -> FakeHost:
+        """Re-attach a host to a free port (the first free one of ``dpid`` by default)."""
+        free = self.free_ports(dpid)
+        if port is None:
+            port = free[0]
+        if port not in free:
+            raise ValueError(f"port {dpid}/{port} is not free")
+        h = self.hosts[name]
+        h.dpid, h.port = dpid, port
+        return h
+
+    def idle_timeout(self, dpid: int, cookie: int) -> Output:
+        """The switch's flows with ``cookie`` idle out and it reports the removal."""
+        gone = self.tables.table(dpid).remove_cookie(cookie)
+        out = Output()
+        if any(e.notify_removal for e in gone):
+            out = self.process(self.core.on_flow_removed(dpid, cookie, idle=True))
+        return out
+
+    def packet_in(self, dpid: int, in_port: int, data: bytes) -> Output:
+        """Hand the core a packet-in directly (bypassing the tables); returns its output."""
+        self.packet_ins.append((dpid, in_port, data))
+        out = self.core.on_packet_in(dpid, in_port, data, self.now)
+        return self.process(out, _Context(data, (dpid,)))
+
+    def inject(self, dpid: int, in_port: int, data: bytes) -> None:
+        """A frame arrives on a switch port from outside (e.g. a device we do not model)."""
+        self._forward(dpid, in_port, data, ())
+        self._drain()
+
+    def send(self, name: str, data: bytes) -> None:
+        """Host ``name`` puts a frame on its cable."""
+        self._queue.append(_HostSends(name, data))
+        self._drain()
+
+    def release_barriers(self, count: int | None = None) -> None:
+        """Answer held barrier requests (all, until none is left, or just ``count``)."""
+        n = 0
+        while self.pending_barriers and (count is None or n < count):
+            self._queue.append(self.pending_barriers.pop(0))
+            n += 1
+            self._drain()
+
+    # ------------------------------------------------------------------ host traffic
+    def ipv4(self, src: str, dst: str, payload: bytes | None = None) -> bytes:
+        s, d = self.hosts[src], self.hosts[dst]
+        if payload is None:
+            payload = b"probe-%d" % next(self._payloads)
+        return ipv4_frame(s.mac, d.mac, s.ip, d.ip, payload)
+
+    def arp_request(self, src: str, target_ip: str) -> bytes:
+        s = self.hosts[src]
+        return arp_frame(arp.ARP_REQUEST, s.mac, s.ip, "00:00:00:00:00:00", target_ip)
+
+    def announce(self, name: str) -> None:
+        """Gratuitous ARP: the controller learns the host (and floods it)."""
+        h = self.hosts[name]
+        self.send(name, arp_frame(arp.ARP_REQUEST, h.mac, h.ip, "00:00:00:00:00:00", h.ip))
+
+    def announce_all(self) -> None:
+        for name in self.hosts:
+            self.announce(name)
+
+    def deliver(self, src: str, dst: str, data: bytes | None = None) -> list[int]:
+        """Send an IPv4 frame from ``src`` to ``dst``; the switches its copy passed on the
+        way to ``dst`` (raises NotDelivered when none arrived)."""
+        if data is None:
+            data = self.ipv4(src, dst)
+        target = self.hosts[dst]
+        before = len(target.received)
+        self.send(src, data)
+        for r in target.received[before:]:
+            if r.data == data:
+                return list(r.trace)
+        raise NotDelivered(
+            f"{src} -> {dst}: not delivered; drops {self.drops[-3:]}, "
+            f"packet-ins {len(self.packet_ins)}"
+        )
+
+    def walk(self, src: str, dst: str) -> list[int]:
+        """Follow the installed flows only (no controller): the switches a frame from
+        ``src`` to ``dst`` passes; raises NotDelivered on a miss or a wrong exit."""
+        s, d = self.hosts[src], self.hosts[dst]
+        dpid, in_port = s.dpid, s.port
+        trace: list[int] = []
+        while True:
+            trace.append(dpid)
+            if len(trace) > self.hop_limit:
+                raise LoopDetected(f"{src} -> {dst}: {trace}")
+            out = self.tables.lookup(dpid, in_port, s.mac, d.mac)
+            if out is None or out == OFPP_CONTROLLER:
+                raise NotDelivered(f"{src} -> {dst}: {'miss' if out else 'drop'} at {trace}")
+            if (dpid, out) in self.wires:
+                dpid, in_port = self.wires[(dpid, out)]
+                continue
+            if (dpid, out) != (d.dpid, d.port):
+                raise NotDelivered(f"{src} -> {dst}: left {dpid}/{out}, not {dst}'s port")
+            return trace
+
+    # ------------------------------------------------------------------ the machinery
+    def process(self, out: Output, ctx: _Context | None = None) -> Output:
+        """Do what the Ryu shell does with an Output: send messages, then start jobs."""
+        for msg in out.messages:
+            self._send(msg, ctx)
+        for job in out.jobs:
+            self.jobs.append(job)
+            stages, results = self.installer.start(job, self.now)
+            self._send_stages(stages, ctx)
+            self._finish(results, ctx)
+        self._drain()
+        return out
+
+    def _send(self, msg: Message, ctx: _Context | None) -> None:
+        if msg.dpid not in self.connected:
+            self.drops.append((msg.dpid, 0, f"not connected: {type(msg).__name__}"))
+            return
+        self.sent.append(msg)
+        if isinstance(msg, FlowAdd | FlowDelete):
+            self.tables.apply(msg)
+        elif isinstance(msg, PacketOut):
+            self._packet_out(msg, ctx)
+
+    def _send_stages(self, stages: list[SendStage], ctx: _Context | None) -> None:
+        for st in stages:
+            if st.dpid not in self.connected:
+                self._finish(self.installer.switch_gone(st.dpid), ctx)
+                continue
+            self.stages_sent.append(st)
+            for m in st.messages:
+                self._send(m, ctx)
+            reply = _BarrierReply(st.dpid, st.barrier_xid, ctx)
+            if self.auto_barrier:
+                self._queue.append(reply)
+            else:
+                self.pending_barriers.append(reply)
+
+    def _finish(self, results: list[JobResult], ctx: _Context | None) -> None:
+        for res in results:
+            self.job_results.append(res)
+            self.process(self.core.on_job_done(res.name, res.ok, res.reason), ctx)
+
+    def _packet_out(self, msg: PacketOut, ctx: _Context | None) -> None:
+        trace: tuple[int, ...] = ()
+        if ctx is not None and ctx.data == msg.data:  # the same frame, continuing its way
+            trace = ctx.trace[:-1] if ctx.trace[-1:] == (msg.dpid,) else ctx.trace
+        for port in msg.out_ports:
+            if port == OFPP_TABLE:
+                self._forward(msg.dpid, msg.in_port, msg.data, trace)
+            else:
+                nxt = self._emit(msg.dpid, port, msg.data, (*trace, msg.dpid))
+                if nxt is not None:
+                    self._forward(nxt[0], nxt[1], msg.data, (*trace, msg.dpid))
+
+    def _forward(self, dpid: int, in_port: int, data: bytes, trace: tuple[int, ...]) -> None:
+        """A frame enters ``dpid`` on ``in_port``: follow the tables until it leaves."""
+        fields = eth_fields(data)
+        while True:
+            trace = (*trace, dpid)
+            if len(trace) > self.hop_limit:
+                raise LoopDetected(f"frame passed {len(trace)} switches: {trace}")
+            if fields is None:
+                self.drops.append((dpid, in_port, "not ethernet"))
+                return
+            out = self.tables.lookup(dpid, in_port, *fields)
+            if out is None:
+                self.drops.append((dpid, in_port, "no matching flow"))
+                return
+            if out == OFPP_CONTROLLER:
+                if dpid in self.connected:
+                    self._queue.append(_PacketIn(dpid, in_port, data, trace))
+                else:
+                    self.drops.append((dpid, in_port, "miss, switch not connected"))
+                return
+            if out == in_port:  # OpenFlow drops output to the in_port unless OFPP_IN_PORT
+                self.drops.append((dpid, in_port, "output to in_port"))
+                return
+            nxt = self._emit(dpid, out, data, trace)
+            if nxt is None:
+                return
+            dpid, in_port = nxt
+
+    def _emit(
+        self, dpid: int, port: int, data: bytes, trace: tuple[int, ...]
+    ) -> tuple[int, int] | None:
+        """The frame leaves ``dpid`` by ``port``: the next (switch, in_port), or None when
+        it reached a host (or was lost)."""
+        if port not in self.ports[dpid] or not self.ports[dpid][port].up:
+            self.drops.append((dpid, port, "port down or missing"))
+            return None
+        if (dpid, port) in self.wires:
+            nd, np_ = self.wires[(dpid, port)]
+            if not self.ports[nd][np_].up:
+                self.drops.append((dpid, port, "far end down"))
+                return None
+            if frozenset({(dpid, port), (nd, np_)}) in self.lldp_blocked:
+                fields = eth_fields(data)
+                if fields is not None and fields[2] == ETH_TYPE_LLDP:
+                    self.drops.append((dpid, port, "LLDP blocked"))
+                    return None
+            return nd, np_
+        h = self.host_at(dpid, port)
+        if h is None:
+            self.drops.append((dpid, port, "nothing attached"))
+            return None
+        h.received.append(Received(data, trace))
+        self._host_reacts(h, data)
+        return None
+
+    def _host_reacts(self, h: FakeHost, data: bytes) -> None:
+        req = parse_arp(data)
+        if h.answers_arp and req is not None and req.opcode == arp.ARP_REQUEST:
+            if req.dst_ip == h.ip and req.src_ip != h.ip:
+                reply = arp_frame(arp.ARP_REPLY, h.mac, h.ip, req.src_mac, req.src_ip)
+                self._queue.append(_HostSends(h.name, reply))
+
+    def _drain(self) -> None:
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            for _ in range(self.event_limit):
+                if not self._queue:
+                    return
+                ev = self._queue.popleft()
+                if isinstance(ev, _PacketIn):
+                    self.packet_ins.append((ev.dpid, ev.in_port, ev.data))
+                    out = self.core.on_packet_in(ev.dpid, ev.in_port, ev.data, self.now)
+                    self.process(out, _Context(ev.data, ev.trace))
+                elif isinstance(ev, _BarrierReply):
+                    stages, results = self.installer.on_barrier_reply(ev.dpid, ev.xid, self.now)
+                    self._send_stages(stages, ev.ctx)
+                    self._finish(results, ev.ctx)
+                else:
+                    h = self.hosts[ev.host]
+                    if self.ports[h.dpid][h.port].up:
+                        self._forward(h.dpid, h.port, ev.data, ())
+                    else:
+                        self.drops.append((h.dpid, h.port, "host port down"))
+            raise PacketStorm(f"more than {self.event_limit} events in one run")
+        finally:
+            self._draining = False

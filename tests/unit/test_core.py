@@ -1,0 +1,662 @@
+"""ControllerCore against fake flow tables: discovery, forwarding, ARP, flooding, recovery.
+
+Each test builds a small network (tests/fakes.py), lets the core discover it, sends
+real frames from hosts and asks the fake tables where packets go (STYLE.md section 3).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+import pytest
+from ryu.lib.packet import arp, ethernet, packet
+
+from controller import api
+from controller.config import METRICS, Config
+from controller.core import ControllerCore, Output
+from controller.messages import (
+    COOKIE_APP,
+    COOKIE_APP_MASK,
+    COOKIE_BASE,
+    ETH_TYPE_LLDP,
+    OFPP_CONTROLLER,
+    FlowAdd,
+    FlowDelete,
+    Message,
+    PacketOut,
+)
+from tests.fakes import FakeNetwork, NotDelivered, ipv4_frame
+
+# ---------------------------------------------------------------------- topologies
+
+
+def ring(n: int) -> nx.Graph:
+    return nx.cycle_graph(range(1, n + 1))
+
+
+def line(n: int) -> nx.Graph:
+    return nx.path_graph(range(1, n + 1))
+
+
+def fat_tree() -> nx.Graph:
+    """Two cores (1, 2), two pods of two aggregation (3-6) and two edge switches (7-10)."""
+    g = nx.Graph()
+    for core in (1, 2):
+        g.add_edges_from((core, agg) for agg in (3, 4, 5, 6))
+    g.add_edges_from([(3, 7), (3, 8), (4, 7), (4, 8), (5, 9), (5, 10), (6, 9), (6, 10)])
+    return g
+
+
+FAT_TREE_HOSTS = {"h1": 7, "h2": 8, "h3": 9, "h4": 10}
+
+SCENARIOS: dict[str, tuple[nx.Graph, Mapping[str, int] | None]] = {
+    "ring6": (ring(6), None),
+    "fattree": (fat_tree(), FAT_TREE_HOSTS),
+}
+
+
+def ready(graph: nx.Graph, hosts: Mapping[str, int] | None = None, **kwargs: object) -> FakeNetwork:
+    """Discovered network whose hosts have all announced themselves (gratuitous ARP)."""
+    net = FakeNetwork(graph, hosts, **kwargs)  # type: ignore[arg-type]
+    net.discover()
+    net.announce_all()
+    return net
+
+
+def cookie_of(net: FakeNetwork, a: str, b: str) -> int:
+    route = net.core.route_of(net.host(a).mac, net.host(b).mac)
+    assert route is not None, f"no route {a} <-> {b}"
+    return route.cookie
+
+
+def smallest_shortest_path(graph: nx.Graph, src: int, dst: int) -> list[int]:
+    return min(nx.all_shortest_paths(graph, src, dst))
+
+
+def assert_shortest(graph: nx.Graph, trace: list[int], src: int, dst: int) -> None:
+    assert trace[0] == src and trace[-1] == dst, trace
+    assert all(graph.has_edge(u, v) for u, v in itertools.pairwise(trace)), trace
+    assert len(trace) == nx.shortest_path_length(graph, src, dst) + 1, trace
+
+
+def messages_to(msgs: list[Message], dpid: int) -> list[Message]:
+    return [m for m in msgs if m.dpid == dpid]
+
+
+def packet_outs(out: Output) -> list[PacketOut]:
+    """The output's messages, which must all be packet-outs."""
+    assert all(isinstance(m, PacketOut) for m in out.messages), out.messages
+    return [m for m in out.messages if isinstance(m, PacketOut)]
+
+
+# ---------------------------------------------------------------------- discovery
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_discovery_finds_every_cable_and_every_access_port(name: str) -> None:
+    graph, hosts = SCENARIOS[name]
+    net = ready(graph, hosts)
+    topo = net.core.topo
+    assert topo.switches() == sorted(graph.nodes)
+    found = {(k.src, k.dst) for k in topo.links()}
+    assert found == {(u, v) for u, v in graph.edges} | {(v, u) for u, v in graph.edges}
+    for key in topo.links():  # the ports are the real cable ends
+        assert net.wires[(key.src, key.src_port)] == (key.dst, key.dst_port)
+    access = {(d, p) for d, ports in topo.access_ports(net.now).items() for p in ports}
+    assert access == {(h.dpid, h.port) for h in net.hosts.values()}
+    for h in net.hosts.values():
+        known = net.core.hosts.by_mac(h.mac)
+        assert known is not None and (known.dpid, known.port, known.ipv4) == (
+            h.dpid,
+            h.port,
+            h.ip,
+        )
+
+
+def test_probes_of_another_controller_are_ignored() -> None:
+    net = FakeNetwork(line(2))
+    net.discover()
+    other = ControllerCore(nonce=net.core.nonce + 1)
+    other.on_switch_up(2, net.port_infos(2), net.now)
+    probe = next(m for m in other.probes_for(2, net.now) if m.out_ports == (net.link_port(2, 1),))
+    net.connect(1)  # s1 reconnects: its links are gone until s2's next probe
+    assert {(k.src, k.dst) for k in net.core.topo.links()} == {(1, 2)}
+    lldp_in = net.core.counters.lldp_in
+    out = net.packet_in(1, net.link_port(1, 2), probe.data)  # a stranger's probe from s2
+    assert out.messages == [] and out.jobs == []
+    assert net.core.counters.lldp_in == lldp_in + 1
+    assert {(k.src, k.dst) for k in net.core.topo.links()} == {(1, 2)}
+
+
+def test_host_ports_are_quiet_until_lldp_had_its_chance() -> None:
+    net = FakeNetwork(line(2))
+    net.start()
+    frame = net.ipv4("h1", "h2")
+    out = net.packet_in(1, 1, frame)
+    assert out.messages == [] and out.jobs == []
+    assert net.core.hosts.by_mac(net.host("h1").mac) is None
+    assert net.core.counters.unclassified_port_drops == 1
+
+
+# ---------------------------------------------------------------------- forwarding
+PAIRS = [
+    ("ring6", "h1", "h4"),
+    ("ring6", "h2", "h6"),
+    ("ring6", "h5", "h3"),
+    ("fattree", "h1", "h4"),
+    ("fattree", "h3", "h2"),
+    ("fattree", "h1", "h2"),
+]
+
+
+@pytest.mark.parametrize("name,src,dst", PAIRS)
+def test_first_packet_installs_a_shortest_path_both_ways(name: str, src: str, dst: str) -> None:
+    graph, hosts = SCENARIOS[name]
+    net = ready(graph, hosts)
+    s, d = net.host(src), net.host(dst)
+
+    trace = net.deliver(src, dst)
+    assert_shortest(graph, trace, s.dpid, d.dpid)
+    assert trace == smallest_shortest_path(graph, s.dpid, d.dpid)  # deterministic choice
+    # The flows alone now carry the pair, both ways, without the controller.
+    assert net.walk(src, dst) == trace
+    assert net.walk(dst, src) == trace[::-1]
+    packet_ins = len(net.packet_ins)
+    assert net.deliver(src, dst) == trace
+    assert net.deliver(dst, src) == trace[::-1]
+    assert len(net.packet_ins) == packet_ins
+    # Nothing else received the pair's packets (only broadcasts and LLDP probes).
+    others = [r for h in net.hosts.values() if h.name not in (src, dst) for r in h.received]
+    assert all(int(ethernet_of(r.data).dst[:2], 16) & 1 for r in others)
+
+
+def ethernet_of(data: bytes) -> ethernet.ethernet:
+    eth: ethernet.ethernet = packet.Packet(data).get_protocol(ethernet.ethernet)
+    return eth
+
+
+def test_every_pair_of_the_fat_tree_is_delivered_loop_free() -> None:
+    graph, hosts = SCENARIOS["fattree"]
+    net = ready(graph, hosts)
+    for a in net.hosts:
+        for b in net.hosts:
+            if a != b:
+                trace = net.deliver(a, b)
+                assert_shortest(graph, trace, net.host(a).dpid, net.host(b).dpid)
+    assert len(net.core.routes) == 6
+
+
+def test_hosts_on_one_switch() -> None:
+    net = ready(line(2), {"h1": 1, "h2": 1, "h3": 2})
+    assert net.deliver("h1", "h2") == [1]
+    assert net.walk("h2", "h1") == [1]
+
+
+def test_unknown_destination_is_flooded_then_learned() -> None:
+    net = FakeNetwork(ring(4))
+    net.discover()
+    net.announce("h1")
+    frame = net.ipv4("h1", "h3")
+    trace = net.deliver("h1", "h3", frame)  # h3 never spoke: the controller floods
+    assert trace == [1, 3]  # packet-in at s1, packet-out at s3 (not through the fabric)
+    assert net.core.counters.floods >= 2
+    # h3 answers; now both are known and a path is installed for the reply.
+    net.send("h3", net.ipv4("h3", "h1"))
+    assert net.walk("h1", "h3") == [1, 2, 3]
+
+
+# ---------------------------------------------------------------------- installation order
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ("h1", "h4"),
+        pytest.param("h4", "h1"),
+    ],
+)
+def test_install_stages_go_egress_first(src: str, dst: str) -> None:
+    net = ready(ring(6))
+    trace = net.deliver(src, dst)
+    (job,) = [j for j in net.jobs if j.stages]
+    assert [st.dpid for st in job.stages] == trace[::-1]
+    assert [st.dpid for st in net.stages_sent] == trace[::-1]
+
+
+def test_each_stage_waits_for_the_previous_barrier() -> None:
+    net = ready(ring(6))
+    net.auto_barrier = False
+    h1, h4 = net.host("h1"), net.host("h4")
+    frame = net.ipv4("h1", "h4")
+    net.send("h1", frame)
+    assert [st.dpid for st in net.stages_sent] == [4]
+    assert net.tables.lookup(1, h1.port, h1.mac, h4.mac) == OFPP_CONTROLLER  # ingress: not yet
+    net.release_barriers(1)
+    assert [st.dpid for st in net.stages_sent] == [4, 3]
+    net.release_barriers(1)
+    assert [st.dpid for st in net.stages_sent] == [4, 3, 2]
+    assert frame not in h4.frames()  # held until the whole path is in
+    net.release_barriers()
+    assert [st.dpid for st in net.stages_sent] == [4, 3, 2, 1]
+    assert h4.frames().count(frame) == 1
+    assert net.walk("h1", "h4") == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ("h1", "h4"),
+        pytest.param("h4", "h1"),
+    ],
+)
+def test_no_packet_is_lost_while_a_path_is_installed(src: str, dst: str) -> None:
+    net = ready(ring(6))
+    net.auto_barrier = False
+    first, second = net.ipv4(src, dst), net.ipv4(src, dst)
+    net.send(src, first)
+    net.release_barriers(1)  # one stage confirmed, the rest pending
+    net.send(src, second)
+    net.release_barriers()
+    assert [f for f in net.host(dst).frames() if f in (first, second)] == [first, second]
+
+
+def test_packets_arriving_during_installation_are_held_and_released_in_order() -> None:
+    net = ready(ring(6))
+    net.auto_barrier = False
+    frames = [net.ipv4("h1", "h4") for _ in range(3)]
+    for f in frames:
+        net.send("h1", f)
+    assert len(net.jobs) == 1  # one installation for the pair, not one per packet
+    net.release_barriers()
+    got = [f for f in net.host("h4").frames() if f in frames]
+    assert got == frames
+
+
+def test_barrier_timeout_gives_the_pair_up() -> None:
+    net = ready(ring(6))
+    net.auto_barrier = False
+    net.send("h1", net.ipv4("h1", "h4"))
+    cookie = cookie_of(net, "h1", "h4")
+    net.now += net.config.barrier_timeout + 0.1
+    net.housekeeping()
+    assert net.core.route_of(net.host("h1").mac, net.host("h4").mac) is None
+    assert net.tables.with_cookie(cookie) == []
+    net.auto_barrier = True
+    net.pending_barriers.clear()
+    assert net.deliver("h1", "h4") == [1, 2, 3, 4]  # the next packet tries again
+
+
+def test_reroute_during_installation_keeps_the_held_packet() -> None:
+    net = ready(ring(4))
+    net.auto_barrier = False
+    frame = net.ipv4("h1", "h3")
+    net.send("h1", frame)  # path 1-2-3 being installed, frame held
+    net.link_down(2, 3)  # reroute: a new job supersedes the running one
+    net.release_barriers()
+    assert net.walk("h1", "h3") == [1, 4, 3]
+    assert frame in net.host("h3").frames()
+
+
+# ---------------------------------------------------------------------- ARP and flooding
+def test_arp_for_a_known_host_is_answered_by_the_controller() -> None:
+    net = ready(ring(4))
+    h1, h3 = net.host("h1"), net.host("h3")
+    request = net.arp_request("h1", h3.ip)
+    out = net.packet_in(h1.dpid, h1.port, request)
+    assert out.jobs == []
+    (reply,) = out.messages
+    assert isinstance(reply, PacketOut)
+    assert (reply.dpid, reply.out_ports) == (h1.dpid, (h1.port,))
+    pkt = packet.Packet(reply.data)
+    eth, rep = pkt.get_protocol(ethernet.ethernet), pkt.get_protocol(arp.arp)
+    assert (eth.src, eth.dst) == (h3.mac, h1.mac)
+    assert rep.opcode == arp.ARP_REPLY
+    assert (rep.src_mac, rep.src_ip, rep.dst_mac, rep.dst_ip) == (h3.mac, h3.ip, h1.mac, h1.ip)
+    assert net.core.counters.arp_proxied == 1
+    # Through the network: h1 gets the answer, h3 never sees the request.
+    seen_by_h3 = len(net.host("h3").received)
+    net.send("h1", net.arp_request("h1", h3.ip))
+    assert reply.data in h1.frames()
+    assert len(net.host("h3").received) == seen_by_h3
+
+
+def test_arp_for_an_unknown_host_floods_access_ports_only_once() -> None:
+    net = ready(ring(4), extra_ports=1)
+    h1 = net.host("h1")
+    request = net.arp_request("h1", "10.0.0.99")
+    out = net.packet_in(h1.dpid, h1.port, request)
+    assert out.jobs == []
+    flood = packet_outs(out)
+    assert all(m.data == request for m in flood)
+    reached = {(m.dpid, p) for m in flood for p in m.out_ports}
+    access = {(d, p) for d, ports in net.core.topo.access_ports(net.now).items() for p in ports}
+    assert reached == access - {(h1.dpid, h1.port)}
+    assert not reached & net.link_ports()
+    assert len(reached) == 3 + 4  # three other hosts, four free ports
+    floods = net.core.counters.floods
+
+    again = net.packet_in(h1.dpid, h1.port, request)  # e.g. back through an unknown link
+    assert again.messages == [] and again.jobs == []
+    assert net.core.counters.flood_duplicates_dropped == 1
+    assert net.core.counters.floods == floods
+
+    net.now += net.config.flood_dedup_window
+    later = net.packet_in(h1.dpid, h1.port, request)  # a retry after the window
+    assert {(m.dpid, p) for m in packet_outs(later) for p in m.out_ports} == reached
+    assert net.core.counters.floods == floods + 1
+
+
+def test_broadcast_never_enters_the_fabric() -> None:
+    net = ready(fat_tree(), FAT_TREE_HOSTS)
+    request = net.arp_request("h1", "10.0.0.99")
+    net.send("h1", request)
+    copies = [r for h in net.hosts.values() for r in h.received if r.data == request]
+    assert len(copies) == 3  # each other host once
+    assert all(len(r.trace) == 2 for r in copies)  # ingress packet-in, egress packet-out
+    for m in net.sent:
+        if isinstance(m, PacketOut) and m.data == request:
+            assert not {(m.dpid, p) for p in m.out_ports} & net.link_ports()
+
+
+def test_flood_copy_over_an_undiscovered_link_does_not_move_hosts() -> None:
+    net = FakeNetwork(ring(3))
+    net.block_lldp(2, 3)  # a cable LLDP cannot cross: both ends look like access ports
+    net.discover()
+    net.announce_all()
+    for h in net.hosts.values():
+        known = net.core.hosts.by_mac(h.mac)
+        assert known is not None and (known.dpid, known.port) == (h.dpid, h.port), h.name
+
+
+# ---------------------------------------------------------------------- host learning
+def test_no_host_is_learned_from_a_link_port() -> None:
+    net = ready(ring(4))
+    stranger = "02:00:00:00:00:99"
+    port = net.link_port(1, 2)
+    frame = ipv4_frame(stranger, net.host("h3").mac, "10.9.9.9", net.host("h3").ip, b"x")
+    out = net.packet_in(1, port, frame)
+    assert out.messages == [] and out.jobs == []
+    assert net.core.hosts.by_mac(stranger) is None
+    assert net.core.counters.transit_misses == 1
+    broadcast = net.arp_request("h3", "10.0.0.1")  # h3's ARP arriving over a link
+    out = net.packet_in(1, port, broadcast)
+    assert out.messages == []
+    assert net.core.counters.fabric_multicast_drops == 1
+    known = net.core.hosts.by_mac(net.host("h3").mac)
+    assert known is not None and (known.dpid, known.port) == (3, net.host("h3").port)
+
+
+def test_host_learned_on_a_port_that_turns_out_to_be_a_link_is_forgotten() -> None:
+    net = FakeNetwork(line(2))
+    net.connect(1)  # s2 is not connected yet: s1's port to it looks like an access port
+    net.advance(3)
+    port = net.link_port(1, 2)
+    assert net.core.topo.is_access_port(1, port, net.now)
+    ghost = "02:00:00:00:00:77"
+    net.packet_in(1, port, ipv4_frame(ghost, "ff:ff:ff:ff:ff:ff", "10.7.7.7", "10.7.7.255", b""))
+    assert net.core.hosts.by_mac(ghost) is not None
+    net.connect(2)  # its probes arrive at s1 on that port
+    assert net.core.topo.is_link_port(1, port)
+    assert net.core.hosts.by_mac(ghost) is None
+
+
+def test_host_move_drops_that_hosts_routes_only() -> None:
+    net = ready(ring(4), extra_ports=1)
+    net.deliver("h1", "h3")
+    net.deliver("h2", "h4")
+    old, other = cookie_of(net, "h1", "h3"), cookie_of(net, "h2", "h4")
+    other_flows = net.tables.with_cookie(other)
+
+    moved = net.move_host("h1", 3)  # to the free port of s3
+    assert net.deliver("h1", "h3") == [3]
+    known = net.core.hosts.by_mac(moved.mac)
+    assert known is not None and (known.dpid, known.port) == (3, moved.port)
+    assert net.tables.with_cookie(old) == []
+    assert cookie_of(net, "h1", "h3") != old
+    assert net.tables.with_cookie(other) == other_flows
+    assert net.deliver("h4", "h1") == [4, 3]
+    assert net.walk("h1", "h3") == [3]
+
+
+# ---------------------------------------------------------------------- failures
+def test_link_down_reroutes_exactly_the_affected_pair() -> None:
+    net = ready(ring(5))
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+    assert net.deliver("h4", "h5") == [4, 5]
+    assert net.deliver("h1", "h2") == [1, 2]
+    affected = cookie_of(net, "h1", "h3")
+    untouched = {
+        c: net.tables.with_cookie(c)
+        for c in (cookie_of(net, "h4", "h5"), cookie_of(net, "h1", "h2"))
+    }
+    sent_before = len(net.sent)
+    dead = {(2, net.link_port(2, 3)), (3, net.link_port(3, 2))}
+
+    net.link_down(2, 3)
+
+    for d, p in dead:
+        assert net.tables.outputs_on(d, p) == [], (d, p)
+    deletes = [m for m in net.sent[sent_before:] if isinstance(m, FlowDelete)]
+    assert deletes and all(m.cookie == affected for m in deletes)
+    for c, flows in untouched.items():
+        assert net.tables.with_cookie(c) == flows
+    packet_ins = len(net.packet_ins)
+    assert net.walk("h1", "h3") == [1, 5, 4, 3]
+    assert net.deliver("h1", "h3") == [1, 5, 4, 3]
+    assert net.deliver("h3", "h1") == [3, 4, 5, 1]
+    assert net.deliver("h1", "h2") == [1, 2]
+    assert len(net.packet_ins) == packet_ins
+    assert net.core.counters.reroutes == 1
+
+
+def test_link_down_in_the_fat_tree_moves_to_another_equal_cost_path() -> None:
+    graph = fat_tree()
+    net = ready(graph, FAT_TREE_HOSTS)
+    first = net.deliver("h1", "h3")
+    assert first == [7, 3, 1, 5, 9]
+    net.link_down(1, 5)
+    dead = {(1, net.link_port(1, 5)), (5, net.link_port(5, 1))}
+    for d, p in dead:
+        assert net.tables.outputs_on(d, p) == []
+    second = net.walk("h1", "h3")
+    assert second == [7, 3, 1, 6, 9]
+    assert net.deliver("h3", "h1") == second[::-1]
+
+
+def test_link_down_without_another_path_drops_the_route() -> None:
+    net = ready(line(3))
+    net.deliver("h1", "h3")
+    cookie = cookie_of(net, "h1", "h3")
+    net.link_down(2, 3)
+    assert net.core.route_of(net.host("h1").mac, net.host("h3").mac) is None
+    assert net.tables.with_cookie(cookie) == []
+    with pytest.raises(NotDelivered):
+        net.deliver("h1", "h3")
+    net.link_up(2, 3)
+    net.advance(3)  # LLDP finds the cable again
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+
+
+def test_host_port_down_drops_routes_attached_there() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    cookie = cookie_of(net, "h1", "h3")
+    net.set_port(3, net.host("h3").port, up=False)
+    assert net.core.route_of(net.host("h1").mac, net.host("h3").mac) is None
+    assert net.tables.with_cookie(cookie) == []
+
+
+def test_silent_link_expires_and_traffic_moves() -> None:
+    net = ready(ring(4))
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+    net.block_lldp(1, 2)  # the cable still forwards, but LLDP stops getting through
+    net.advance(net.config.link_timeout + 2)
+    assert net.core.topo.edge(1, 2) is None
+    assert net.walk("h1", "h3") == [1, 4, 3]
+
+
+def test_switch_reconnect_deletes_app_flows_then_installs_base_flows() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    net.deliver("h2", "h4")
+    start = len(net.sent)
+    net.connect(2)
+    to_s2 = messages_to(net.sent[start:], 2)
+    assert to_s2[0] == FlowDelete(2, COOKIE_APP, COOKIE_APP_MASK)
+    base = [m for m in to_s2[1:3] if isinstance(m, FlowAdd)]
+    assert len(base) == 2
+    assert all(m.cookie == COOKIE_BASE and m.out_port == OFPP_CONTROLLER for m in base)
+    assert {m.match.eth_type for m in base} == {None, ETH_TYPE_LLDP}
+    # No app flow outside the base ones survives on s2 from before the reconnect.
+    leftovers = [e for _, e in net.tables.flows(2) if e.cookie != COOKIE_BASE]
+    assert all(e.cookie in {r.cookie for r in net.core.routes.values()} for e in leftovers)
+    # Pairs through s2 still work; h2 (on s2) speaks again and is re-learned.
+    net.advance(3)
+    assert net.deliver("h1", "h3") in ([1, 2, 3], [1, 4, 3])
+    net.announce("h2")
+    net.announce("h4")
+    assert net.deliver("h2", "h4") in ([2, 1, 4], [2, 3, 4])
+
+
+def test_switch_down_then_up_keeps_forwarding() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    net.disconnect(2)
+    assert net.walk("h1", "h3") == [1, 4, 3]
+    net.connect(2)
+    net.advance(3)
+    assert net.deliver("h3", "h1") in ([3, 4, 1], [3, 2, 1])
+
+
+def test_idle_flow_removal_drops_the_route() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    cookie = cookie_of(net, "h1", "h3")
+    net.idle_timeout(2, cookie)
+    assert net.core.route_of(net.host("h1").mac, net.host("h3").mac) is None
+    assert net.tables.with_cookie(cookie) == []  # every hop told to delete
+    assert net.deliver("h1", "h3") == [1, 2, 3]  # re-installed on demand
+    assert cookie_of(net, "h1", "h3") != cookie
+
+
+def test_non_idle_flow_removal_keeps_the_route() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    cookie = cookie_of(net, "h1", "h3")
+    out = net.core.on_flow_removed(2, cookie, idle=False)
+    assert out.messages == [] and out.jobs == []
+    assert cookie_of(net, "h1", "h3") == cookie
+    assert net.core.on_flow_removed(2, COOKIE_APP | 0xABCDEF, idle=True).messages == []
+
+
+def test_transit_miss_repairs_the_path() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    cookie = cookie_of(net, "h1", "h3")
+    net.tables.table(2).remove_cookie(cookie)  # s2 lost the pair's flows silently
+    net.send("h1", net.ipv4("h1", "h3"))
+    assert net.core.counters.transit_misses == 1
+    assert net.walk("h1", "h3") == [1, 2, 3]
+    assert net.walk("h3", "h1") == [3, 2, 1]
+
+
+def test_parallel_cables_forward_without_loops_or_churn() -> None:
+    g = nx.MultiGraph()
+    g.add_edges_from([(1, 2), (1, 2), (2, 3)])
+    net = ready(g)
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+    reroutes = net.core.counters.reroutes
+    net.advance(3)
+    assert net.core.counters.reroutes == reroutes
+    assert net.deliver("h3", "h1") == [3, 2, 1]
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x00\x01", b"\x02" * 13],
+    ids=["empty", "two-bytes", "short-header"],
+)
+def test_malformed_packet_in_is_counted_and_ignored(data: bytes) -> None:
+    net = ready(ring(4))
+    hosts = len(net.core.hosts)
+    out = net.packet_in(1, net.host("h1").port, data)
+    assert out.messages == [] and out.jobs == []
+    assert net.core.counters.malformed == 1
+    assert len(net.core.hosts) == hosts
+    assert net.deliver("h1", "h3") == [1, 2, 3]  # still working
+
+
+def test_multicast_source_is_malformed() -> None:
+    net = ready(ring(4))
+    frame = ipv4_frame("01:00:5e:00:00:01", net.host("h3").mac, "10.0.0.1", "10.0.0.3", b"")
+    out = net.packet_in(1, net.host("h1").port, frame)
+    assert out.messages == [] and out.jobs == []
+    assert net.core.counters.malformed == 1
+    assert net.core.hosts.by_mac("01:00:5e:00:00:01") is None
+
+
+def test_packet_in_from_an_unknown_switch_is_ignored() -> None:
+    net = ready(ring(4))
+    hosts = len(net.core.hosts)
+    frame = ipv4_frame("02:00:00:00:00:55", net.host("h3").mac, "10.5.5.5", "10.0.0.3", b"")
+    out = net.core.on_packet_in(99, 1, frame, net.now)
+    assert out.messages == [] and out.jobs == []
+    assert len(net.core.hosts) == hosts
+    assert net.core.on_packet_in(99, 1, b"", net.now) == Output()
+
+
+# ---------------------------------------------------------------------- operators
+def test_set_metric_rejects_unknown_names() -> None:
+    core = ControllerCore(Config(metric="latency"))
+    with pytest.raises(ValueError, match="fastest"):
+        core.set_metric("fastest")
+    assert core.metric == "latency"
+    for m in METRICS:
+        core.set_metric(m)
+        assert core.metric == m
+
+
+def test_new_routes_use_the_metric_in_force() -> None:
+    net = ready(ring(4))
+    net.core.set_metric("utilization")
+    for u, v in ((1, 2), (2, 1)):
+        st = net.core.topo.edge(u, v)
+        assert st is not None
+        st.utilization = 0.95
+        net.core.topo.refresh_weights(u, v)
+    assert net.deliver("h1", "h3") == [1, 4, 3]
+    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    assert route is not None and route.path.metric == "utilization"
+
+
+def _get(core: ControllerCore, path: str) -> tuple[int, Any]:
+    reply = api.handle(api.ApiContext(core), api.Request("GET", path))
+    return reply.status, reply.body
+
+
+def test_api_bodies_are_json() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    bodies: dict[str, Any] = {}
+    for name in ("health", "topology", "links", "hosts", "routes"):
+        status, body = _get(net.core, f"/v1/{name}")
+        assert status == 200, (name, body)
+        json.loads(json.dumps(body, allow_nan=False))
+        bodies[name] = body
+    health = bodies["health"]
+    assert isinstance(health, dict)
+    assert (health["switches"], health["links"], health["hosts"], health["routes"]) == (4, 8, 4, 1)
+    assert len(bodies["links"]) == 8
+    assert {h["mac"] for h in bodies["hosts"]} == {h.mac for h in net.hosts.values()}
+    (route,) = bodies["routes"]
+    assert [hop["dpid"] for hop in route["hops"]] == [f"{d:016x}" for d in (1, 2, 3)]
+    assert len(bodies["topology"]["switches"]) == 4
+
+
+def test_api_on_an_empty_controller() -> None:
+    core = ControllerCore()
+    for name in ("health", "topology", "links", "hosts", "routes"):
+        status, body = _get(core, f"/v1/{name}")
+        assert status == 200
+        json.dumps(body, allow_nan=False)

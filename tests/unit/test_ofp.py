@@ -1,0 +1,194 @@
+"""Plain messages -> real Ryu OpenFlow 1.3 messages that serialize; Ryu ports -> PortInfo."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from ryu.ofproto import ofproto_parser
+from ryu.ofproto import ofproto_v1_3 as ofp_v13
+from ryu.ofproto import ofproto_v1_3_parser as parser
+
+from controller import ofp
+from controller.messages import (
+    COOKIE_APP,
+    COOKIE_APP_MASK,
+    OFPP_CONTROLLER,
+    OFPP_TABLE,
+    FlowAdd,
+    FlowDelete,
+    Match,
+    PacketOut,
+    PortStatsRequest,
+)
+
+A, B = "00:00:00:00:00:01", "00:00:00:00:00:02"
+
+
+@pytest.fixture
+def dp() -> Any:
+    """Enough of a Ryu Datapath for building and serializing messages."""
+    return SimpleNamespace(id=1, ofproto=ofp_v13, ofproto_parser=parser)
+
+
+def serialized(msg: Any) -> bytes:
+    msg.serialize()
+    data = bytes(msg.buf)
+    version, msg_type, length, _xid = ofproto_parser.header(data)
+    assert version == ofp_v13.OFP_VERSION
+    assert msg_type == msg.cls_msg_type
+    assert length == len(data)
+    return data
+
+
+def reparsed(dp: Any, msg: Any) -> Any:
+    data = serialized(msg)
+    return ofproto_parser.msg(dp, *ofproto_parser.header(data), data)
+
+
+def test_constants_agree_with_ryu() -> None:
+    assert OFPP_CONTROLLER == ofp_v13.OFPP_CONTROLLER
+    assert OFPP_TABLE == ofp_v13.OFPP_TABLE
+
+
+def test_flow_add_to_a_port(dp: Any) -> None:
+    plain = FlowAdd(
+        1,
+        Match(in_port=3, eth_src=A, eth_dst=B),
+        out_port=4,
+        priority=100,
+        cookie=COOKIE_APP | 9,
+        idle_timeout=60,
+        hard_timeout=300,
+        notify_removal=True,
+    )
+    msg = ofp.to_ofp(dp, plain)
+    assert isinstance(msg, parser.OFPFlowMod)
+    back = reparsed(dp, msg)
+    assert back.command == ofp_v13.OFPFC_ADD
+    assert (back.priority, back.cookie) == (100, COOKIE_APP | 9)
+    assert (back.idle_timeout, back.hard_timeout) == (60, 300)
+    assert back.flags & ofp_v13.OFPFF_SEND_FLOW_REM
+    assert dict(back.match.items()) == {"in_port": 3, "eth_src": A, "eth_dst": B}
+    (inst,) = back.instructions
+    assert inst.type == ofp_v13.OFPIT_APPLY_ACTIONS
+    assert [a.port for a in inst.actions] == [4]
+
+
+def test_flow_add_to_the_controller_sends_whole_packets(dp: Any) -> None:
+    plain = FlowAdd(1, Match(eth_type=0x88CC), OFPP_CONTROLLER, priority=65000, cookie=COOKIE_APP)
+    back = reparsed(dp, ofp.to_ofp(dp, plain))
+    assert dict(back.match.items()) == {"eth_type": 0x88CC}
+    assert not back.flags & ofp_v13.OFPFF_SEND_FLOW_REM
+    (action,) = back.instructions[0].actions
+    assert action.port == ofp_v13.OFPP_CONTROLLER
+    assert action.max_len == ofp_v13.OFPCML_NO_BUFFER
+
+
+def test_table_miss_matches_everything(dp: Any) -> None:
+    back = reparsed(dp, ofp.to_ofp(dp, FlowAdd(1, Match(), OFPP_CONTROLLER, 0, COOKIE_APP)))
+    assert dict(back.match.items()) == {}
+    assert back.priority == 0
+
+
+def test_flow_delete_by_cookie_in_every_table(dp: Any) -> None:
+    back = reparsed(dp, ofp.to_ofp(dp, FlowDelete(1, COOKIE_APP, COOKIE_APP_MASK)))
+    assert back.command == ofp_v13.OFPFC_DELETE
+    assert (back.cookie, back.cookie_mask) == (COOKIE_APP, COOKIE_APP_MASK)
+    assert back.table_id == ofp_v13.OFPTT_ALL
+    assert back.out_port == ofp_v13.OFPP_ANY
+    assert back.out_group == ofp_v13.OFPG_ANY
+    assert dict(back.match.items()) == {}
+
+
+def test_flow_delete_default_mask_is_exact(dp: Any) -> None:
+    back = reparsed(dp, ofp.to_ofp(dp, FlowDelete(1, COOKIE_APP | 5)))
+    assert back.cookie_mask == 0xFFFF_FFFF_FFFF_FFFF
+
+
+@pytest.mark.parametrize(
+    "in_port,out_ports",
+    [(OFPP_CONTROLLER, (1, 2, 5)), (3, (OFPP_TABLE,)), (OFPP_CONTROLLER, (7,))],
+)
+def test_packet_out(dp: Any, in_port: int, out_ports: tuple[int, ...]) -> None:
+    frame = bytes(range(60))
+    msg = ofp.to_ofp(dp, PacketOut(1, in_port, out_ports, frame))
+    assert isinstance(msg, parser.OFPPacketOut)
+    assert msg.buffer_id == ofp_v13.OFP_NO_BUFFER
+    assert msg.in_port == in_port
+    assert [a.port for a in msg.actions] == list(out_ports)
+    data = serialized(msg)
+    assert data.endswith(frame)
+
+
+def test_port_stats_request(dp: Any) -> None:
+    msg = ofp.to_ofp(dp, PortStatsRequest(1))
+    assert isinstance(msg, parser.OFPPortStatsRequest)
+    assert msg.port_no == ofp_v13.OFPP_ANY
+    serialized(msg)
+
+
+def test_messages_build_without_a_datapath() -> None:
+    msg = ofp.to_ofp(None, FlowAdd(1, Match(in_port=1), 2, 10, COOKIE_APP))
+    assert isinstance(msg, parser.OFPFlowMod)
+
+
+def test_unknown_message_type_is_refused(dp: Any) -> None:
+    with pytest.raises(TypeError, match="str"):
+        ofp.to_ofp(dp, "flow please")  # type: ignore[arg-type]
+
+
+def test_barrier_carries_the_xid(dp: Any) -> None:
+    msg = ofp.barrier(dp, 0x5D000007)
+    data = serialized(msg)
+    assert ofproto_parser.header(data)[3] == 0x5D000007
+
+
+# ---------------------------------------------------------------------- ports
+def ryu_port(port_no: int = 3, config: int = 0, state: int = 0, speed_kbps: int = 0) -> Any:
+    return parser.OFPPort(
+        port_no=port_no,
+        hw_addr="0a:00:00:00:01:03",
+        name=b"s1-eth3",
+        config=config,
+        state=state,
+        curr=0,
+        advertised=0,
+        supported=0,
+        peer=0,
+        curr_speed=speed_kbps,
+        max_speed=0,
+    )
+
+
+def test_port_info_converts_speed_to_bits_per_second() -> None:
+    info = ofp.port_info(ryu_port(speed_kbps=10_000_000))  # 10 Gbit/s in kbit/s
+    assert info.speed_bps == 10_000_000_000
+    assert (info.port_no, info.name, info.hw_addr, info.up) == (
+        3,
+        "s1-eth3",
+        "0a:00:00:00:01:03",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "config,state,up",
+    [
+        (0, 0, True),
+        (0, ofp_v13.OFPPS_LIVE, True),
+        (0, ofp_v13.OFPPS_LINK_DOWN, False),
+        (ofp_v13.OFPPC_PORT_DOWN, 0, False),
+        (ofp_v13.OFPPC_PORT_DOWN, ofp_v13.OFPPS_LINK_DOWN, False),
+        (ofp_v13.OFPPC_NO_FWD, 0, True),
+    ],
+)
+def test_port_info_down_state(config: int, state: int, up: bool) -> None:
+    assert ofp.port_info(ryu_port(config=config, state=state)).up is up
+
+
+def test_port_info_accepts_a_text_name() -> None:
+    p = ryu_port()._replace(name="eth9")
+    assert ofp.port_info(p).name == "eth9"
+    assert ofp.port_info(ryu_port(speed_kbps=0)).speed_bps == 0
