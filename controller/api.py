@@ -15,15 +15,16 @@ import itertools
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.config import METRICS
+from controller.config import METRIC_CHOICES, METRICS
 from controller.core import ControllerCore
+from controller.features import FEATURE_NAMES
 from controller.hosts import Host
 from controller.messages import COOKIE_BASE
-from controller.metrics import link_weights
 from controller.routing import NoPath, Path
 
 API_VERSION = "1.0.0"
@@ -60,13 +61,11 @@ class ApiError(Exception):
 
 @dataclass
 class ApiContext:
-    """What the handlers may use: the core, the write token, the model status."""
+    """What the handlers may use: the core, the write token, the clock."""
 
     core: ControllerCore
     token: str = ""
-    model_status: Callable[[], dict[str, Any]] = field(
-        default=lambda: {"loaded": False, "reason": "no model configured"}
-    )
+    clock: Callable[[], float] = time.monotonic
 
 
 # ------------------------------------------------------------------------- helpers
@@ -96,7 +95,12 @@ def _link_json(core: ControllerCore, src: int, dst: int) -> dict[str, Any]:
         "latency_ms": st.latency_ms,
         "predicted_cost": st.predicted_cost,
         "cost_override": st.cost_override,
-        "weights": link_weights(st),
+        "weights": {m: float(core.topo.graph.edges[src, dst][m]) for m in METRICS},
+        "predicted_latency_ms": st.predicted_latency_ms,
+        "features_at": st.features_at,
+        "features": (
+            dict(zip(FEATURE_NAMES, st.features, strict=True)) if st.features is not None else None
+        ),
     }
 
 
@@ -123,9 +127,9 @@ def _object_with(body: Any, key: str) -> Any:
     return body[key]
 
 
-def _check_metric(value: Any) -> str:
-    if not isinstance(value, str) or value not in METRICS:
-        raise ApiError(400, f"unknown metric {value!r}; valid: {', '.join(METRICS)}")
+def _check_metric(value: Any, choices: tuple[str, ...] = METRICS) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ApiError(400, f"unknown metric {value!r}; valid: {', '.join(choices)}")
     return value
 
 
@@ -134,7 +138,9 @@ def _require_token(ctx: ApiContext, req: Request) -> None:
         return
     auth = req.headers.get("authorization", "")
     scheme, _, given = auth.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), ctx.token):
+    expected = ctx.token.encode("utf-8")
+    offered = given.strip().encode("utf-8", errors="replace")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(offered, expected):
         raise ApiError(401, "this route needs 'Authorization: Bearer <token>'")
 
 
@@ -208,6 +214,7 @@ def get_health(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
             "links": sum(1 for _ in core.topo.links()),
             "hosts": len(core.hosts),
             "metric": core.metric,
+            "active_metric": core.effective_metric(),
             "routes": len(core.routes),
             "counters": dataclasses.asdict(core.counters),
         },
@@ -275,9 +282,9 @@ def get_paths(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     unknown = sorted(set(req.query) - {"metric", "k"})
     if unknown:
         raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}")
-    metric = _check_metric(req.query.get("metric", core.metric))
+    metric = _check_metric(req.query.get("metric", core.effective_metric()))
     k_text = req.query.get("k", "1")
-    if not k_text.isdigit() or not 1 <= int(k_text) <= MAX_K:
+    if not re.fullmatch(r"[0-9]{1,2}", k_text) or not 1 <= int(k_text) <= MAX_K:
         raise ApiError(400, f"k must be an integer from 1 to {MAX_K}, got {k_text!r}")
     k = int(k_text)
     src = resolve_endpoint(core, args["src"], "src")
@@ -355,15 +362,23 @@ def get_flows(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     return Reply(200, flows)
 
 
+def _metric_json(core: ControllerCore) -> dict[str, Any]:
+    return {
+        "metric": core.metric,
+        "active": core.effective_metric(),
+        "available": list(METRIC_CHOICES),
+    }
+
+
 def get_metric(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, {"metric": ctx.core.metric, "available": list(METRICS)})
+    return Reply(200, _metric_json(ctx.core))
 
 
 def put_metric(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     _require_token(ctx, req)
-    metric = _check_metric(_object_with(_json_body(req), "metric"))
+    metric = _check_metric(_object_with(_json_body(req), "metric"), METRIC_CHOICES)
     ctx.core.set_metric(metric)
-    return Reply(200, {"metric": metric, "available": list(METRICS)})
+    return Reply(200, _metric_json(ctx.core))
 
 
 def _link_args(ctx: ApiContext, args: dict[str, str]) -> tuple[int, int]:
@@ -380,6 +395,8 @@ def put_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     cost = _object_with(_json_body(req), "cost")
     if isinstance(cost, bool) or not isinstance(cost, int | float):
         raise ApiError(400, f"cost must be a number, got {type(cost).__name__}")
+    if isinstance(cost, int) and abs(cost) > MAX_COST:
+        raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
     if not math.isfinite(cost) or not 0 < cost <= MAX_COST:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
     ctx.core.set_cost_override(src, dst, float(cost))
@@ -394,7 +411,7 @@ def delete_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Rep
 
 
 def get_model(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, ctx.model_status())
+    return Reply(200, ctx.core.model_status(ctx.clock()))
 
 
 def get_openapi(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
@@ -415,7 +432,7 @@ class Route:
     @property
     def regex(self) -> re.Pattern[str]:
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
-        return re.compile(f"^{pattern}$")
+        return re.compile(pattern)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -466,7 +483,7 @@ def handle(ctx: ApiContext, req: Request) -> Reply:
     path = req.path.rstrip("/") or "/"
     allowed = []
     for route in ROUTES:
-        m = route.regex.match(path)
+        m = route.regex.fullmatch(path)
         if m is None:
             continue
         if route.method != req.method.upper():
@@ -582,9 +599,10 @@ def _schemas() -> dict[str, Any]:
         },
         "Metric": {
             "type": "object",
-            "required": ["metric"],
+            "required": ["metric", "active"],
             "properties": {
-                "metric": {"type": "string", "enum": list(METRICS)},
+                "metric": {"type": "string", "enum": list(METRIC_CHOICES)},
+                "active": {"type": "string", "enum": list(METRICS)},
                 "available": {"type": "array", "items": {"type": "string"}},
             },
         },
@@ -662,7 +680,7 @@ def openapi_document() -> dict[str, Any]:
             op["parameters"] = params
         if r.body:
             prop: dict[str, Any] = (
-                {"type": "string", "enum": list(METRICS)}
+                {"type": "string", "enum": list(METRIC_CHOICES)}
                 if r.body == "metric"
                 else {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_COST}
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ if __package__ in (None, ""):
     # Loaded by file path (`ryu-manager controller/app.py`): make this clone's package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ryu import cfg
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
@@ -44,11 +46,22 @@ class SdnController(app_manager.RyuApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.config = load_config()
-        self.core = ControllerCore(self.config, nonce=random.getrandbits(63))
+        self.core = ControllerCore(self.config, nonce=secrets.randbits(128))
         self.installer = Installer(self.config.barrier_timeout)
         self.datapaths: dict[int, Any] = {}
         self.api = ApiContext(self.core, token=self.config.rest_token)
         register_rest(kwargs[REST_CONTEXT], self.api)
+        wsapi_host = getattr(cfg.CONF, "wsapi_host", "0.0.0.0")
+        if not self.config.rest_token and wsapi_host not in ("127.0.0.1", "::1", "localhost"):
+            self.logger.warning(
+                "REST writes (PUT/DELETE) are open to anyone who reaches %s: set rest_token "
+                "or run with --wsapi-host 127.0.0.1",
+                wsapi_host,
+            )
+        if self.core.model is None:
+            self.logger.warning("no link-cost model: %s", self.core.model_error)
+        else:
+            self.logger.info("link-cost model %s loaded", self.core.model.path)
         self.logger.info(
             "sdn controller: metric %s, config %s",
             self.core.metric,
@@ -62,12 +75,13 @@ class SdnController(app_manager.RyuApp):
 
     # ----------------------------------------------------------------- sending
     def send(self, out: Output) -> None:
+        # Job bookkeeping first (pure, cannot yield), so no other handler can slip an
+        # older plan in between; then the messages, then the first stages.
+        stages, results = self.installer.begin(out.cancel, out.jobs, time.monotonic())
         for msg in out.messages:
             self._send_one(msg)
-        for job in out.jobs:
-            stages, results = self.installer.start(job, time.monotonic())
-            self._send_stages(stages)
-            self._finish(results)
+        self._send_stages(stages)
+        self._finish(results)
 
     def _send_one(self, msg: Message) -> bool:
         dp = self.datapaths.get(msg.dpid)
@@ -147,14 +161,19 @@ class SdnController(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
     def _flow_removed(self, ev):
         msg = ev.msg
-        idle = msg.reason == msg.datapath.ofproto.OFPRR_IDLE_TIMEOUT
-        self.send(self.core.on_flow_removed(msg.datapath.id, msg.cookie, idle))
+        ofproto = msg.datapath.ofproto
+        timed_out = msg.reason in (ofproto.OFPRR_IDLE_TIMEOUT, ofproto.OFPRR_HARD_TIMEOUT)
+        self.send(self.core.on_flow_removed(msg.datapath.id, msg.cookie, timed_out))
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
     def _port_stats(self, ev):
         msg = ev.msg
         counters = [ofp.port_counters(s) for s in msg.body]
         self.core.on_port_stats(msg.datapath.id, counters, time.monotonic())
+
+    @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
+    def _echo_reply(self, ev):
+        self.core.on_echo_reply(ev.msg.datapath.id, bytes(ev.msg.data or b""), time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def _error(self, ev):
@@ -164,21 +183,41 @@ class SdnController(app_manager.RyuApp):
         )
 
     # ----------------------------------------------------------------- periodic work
+    def _guarded(self, what: str, step) -> None:
+        """Run one iteration of a periodic loop; an error is logged, the loop goes on."""
+        try:
+            step()
+        except Exception:
+            self.logger.exception("%s failed; continuing", what)
+
+    def _lldp_round(self) -> None:
+        now = time.monotonic()
+        self.send(Output(self.core.echo_requests(now)))
+        self.send(Output(self.core.lldp_round(now)))
+
     def _lldp_loop(self):
         interval = self.config.lldp_interval
         while True:
-            self.send(Output(self.core.lldp_round(time.monotonic())))
+            self._guarded("LLDP round", self._lldp_round)
             hub.sleep(interval * random.uniform(0.9, 1.1))
 
     def _stats_loop(self):
         interval = self.config.stats_interval
         while True:
             hub.sleep(interval * random.uniform(0.9, 1.1))
-            self.send(Output(self.core.stats_requests()))
+            self._guarded("stats round", self._stats_round)
+
+    def _stats_round(self) -> None:
+        # Costs from the counters gathered since the last round, then the next round.
+        self.core.update_costs(time.monotonic())
+        self.send(Output(self.core.stats_requests()))
 
     def _housekeeping_loop(self):
         while True:
             hub.sleep(0.2)
-            now = time.monotonic()
-            self._finish(self.installer.expire(now))
-            self.send(self.core.tick(now))
+            self._guarded("housekeeping", self._housekeeping)
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        self._finish(self.installer.expire(now))
+        self.send(self.core.tick(now))

@@ -18,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 METRICS = ("hop", "latency", "utilization", "cost")
+METRIC_CHOICES = ("auto", *METRICS)
+"""``auto``: ``cost`` once the model has predicted link costs, ``hop`` until then."""
+FALLBACKS = ("hop", "latency", "utilization")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "controller/models/linkcost.npz"
 CONFIG_ENV = "SDN_CONFIG"
 
 
@@ -29,8 +34,8 @@ class ConfigError(ValueError):
 class Config:
     """All controller tunables. Times are in seconds, capacities in bit/s."""
 
-    metric: str = "hop"
-    """Routing metric: hop, latency, utilization or cost."""
+    metric: str = "auto"
+    """Routing metric: auto, hop, latency, utilization or cost."""
     idle_timeout: int = 60
     """Idle timeout of installed path flows."""
     hard_timeout: int = 0
@@ -40,28 +45,55 @@ class Config:
     """Seconds between LLDP probes on each switch port."""
     link_timeout: float = 3.5
     """A link not seen by LLDP for this long is removed."""
-    stats_interval: float = 2.0
+    former_link_hold: float = 30.0
+    """A port whose link LLDP lost (while the port stayed up) is no access port this long."""
+    stats_interval: float = 1.0
     """Seconds between port-statistics requests to each switch."""
     barrier_timeout: float = 2.0
     """Give up a path installation when a switch does not answer a barrier in time."""
     flood_dedup_window: float = 0.5
     """A broadcast seen again within this window (e.g. via an undiscovered link) is dropped."""
+    model_path: str = DEFAULT_MODEL
+    """Link-cost model (.npz from scripts/train_model.py); a relative path is relative to
+    the project root; "" runs without a model."""
+    model_fallback: str = "hop"
+    """Cost of a link the model cannot predict (no model, too few samples, out of range):
+    the weight of this metric instead."""
+    cost_ms_per_hop: float = 1.0
+    """Predicted cost = 1 + predicted delay / cost_ms_per_hop."""
     rest_token: str = ""
     """When set, REST write routes need ``Authorization: Bearer <token>``."""
+    host_timeout: float = 300.0
+    """A host silent this long, with no installed route, is forgotten."""
+    max_hosts: int = 100_000
+    """Host table limit: new MACs beyond it are ignored (and counted) until hosts age out."""
     default_capacity_bps: int = 1_000_000_000
     """Capacity of a link whose port reports no speed and that has no configured capacity."""
     link_capacity_bps: dict[str, int] = field(default_factory=dict)
     """Per-link capacity overrides, keyed "SRC_DPID-DST_DPID" (decimal or 0x-hex dpids)."""
 
     def __post_init__(self) -> None:
-        if self.metric not in METRICS:
-            raise ConfigError(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        if self.metric not in METRIC_CHOICES:
+            raise ConfigError(f"metric: {self.metric!r} is not one of {', '.join(METRIC_CHOICES)}")
+        if self.model_fallback not in FALLBACKS:
+            raise ConfigError(
+                f"model_fallback: {self.model_fallback!r} is not one of {', '.join(FALLBACKS)}"
+            )
+        if not (math.isfinite(self.cost_ms_per_hop) and self.cost_ms_per_hop > 0):
+            raise ConfigError("cost_ms_per_hop: must be a finite number > 0")
         for name in ("idle_timeout", "hard_timeout"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{name}: must be between 0 and 65535 seconds")
         if not 1 <= self.flow_priority <= 65000:
             raise ConfigError("flow_priority: must be between 1 and 65000")
-        for name in ("lldp_interval", "link_timeout", "stats_interval", "barrier_timeout"):
+        for name in (
+            "lldp_interval",
+            "link_timeout",
+            "stats_interval",
+            "barrier_timeout",
+            "former_link_hold",
+            "host_timeout",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
@@ -71,12 +103,21 @@ class Config:
             )
         if self.link_timeout <= self.lldp_interval:
             raise ConfigError("link_timeout: must be longer than lldp_interval")
+        if self.max_hosts < 1:
+            raise ConfigError("max_hosts: must be >= 1")
         if self.default_capacity_bps <= 0:
             raise ConfigError("default_capacity_bps: must be > 0")
         for key, value in self.link_capacity_bps.items():
             parse_link_key(key)
             if value <= 0:
                 raise ConfigError(f"link_capacity_bps.{key}: must be > 0")
+
+    def model_file(self) -> Path | None:
+        """The model path resolved against the project root (None: no model)."""
+        if not self.model_path:
+            return None
+        p = Path(self.model_path)
+        return p if p.is_absolute() else PROJECT_ROOT / p
 
     def capacity_override(self, src: int, dst: int) -> int | None:
         for key, value in self.link_capacity_bps.items():

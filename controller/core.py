@@ -14,18 +14,25 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
 from ryu.lib.packet import arp, ethernet, ipv4, packet
 
-from controller.config import METRICS, Config
+from controller.config import METRIC_CHOICES, Config
+from controller.costmodel import CostModel, ModelError, cost_from_latency
+from controller.features import FEATURE_NAMES, link_features
 from controller.hosts import HostTable
+from controller.latency import LatencyEstimator, echo_payload, echo_sent_at
 from controller.lldp import build_probe, parse_probe
 from controller.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
     COOKIE_BASE,
+    DIRECTION_MASK,
     ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
     OFPP_TABLE,
+    PAIR_MASK,
+    EchoRequest,
     FlowAdd,
     FlowDelete,
     InstallJob,
@@ -34,6 +41,8 @@ from controller.messages import (
     PacketOut,
     PortStatsRequest,
     Stage,
+    path_cookie,
+    split_cookie,
 )
 from controller.routing import NoPath, Path, Router
 from controller.stats import PortCounters, TrafficStats
@@ -53,10 +62,13 @@ class Output:
 
     messages: list[Message] = field(default_factory=list)
     jobs: list[InstallJob] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    """Install jobs to abandon (their pair was dropped); before anything else."""
 
     def extend(self, other: Output) -> Output:
         self.messages.extend(other.messages)
         self.jobs.extend(other.jobs)
+        self.cancel.extend(other.cancel)
         return self
 
 
@@ -73,11 +85,26 @@ class PairRoute:
 
     a: str
     b: str
-    cookie: int
+    pair_id: int
+    generation: int
     path: Path
     hops: tuple[Hop, ...]
     """Hops from a to b."""
     installed: bool = False
+    live: set[int] = field(default_factory=lambda: {0, 1})
+    """Directions whose flows are in place (0: a->b, 1: b->a)."""
+    since: float = 0.0
+
+    @property
+    def cookie(self) -> int:
+        """The pair's cookie with generation and direction bits clear."""
+        return path_cookie(self.pair_id, 0, 0)
+
+    def flow_cookie(self, direction: int) -> int:
+        return path_cookie(self.pair_id, self.generation, direction)
+
+    def ingress(self, direction: int) -> int:
+        return self.hops[0].dpid if direction == 0 else self.hops[-1].dpid
 
 
 @dataclass
@@ -94,6 +121,9 @@ class Counters:
     transit_misses: int = 0
     fabric_multicast_drops: int = 0
     switch_ups: int = 0
+    hosts_aged_out: int = 0
+    lldp_rejected: int = 0
+    hosts_refused: int = 0
 
 
 def pair_key(a: str, b: str) -> PairKey:
@@ -106,15 +136,26 @@ class ControllerCore:
     def __init__(self, config: Config | None = None, nonce: int = 0) -> None:
         self.config = config or Config()
         self.nonce = nonce
+        # The LLDP signing key: derived from the nonce (random per process in the app).
+        self.probe_key = hashlib.sha256(b"sdn-lldp" + nonce.to_bytes(32, "big")).digest()
         self.topo = NetworkGraph(self.config)
         self.hosts = HostTable()
         self.router = Router(self.topo)
         self.metric = self.config.metric
         self.routes: dict[PairKey, PairRoute] = {}
         self.held: dict[PairKey, list[tuple[int, int, bytes]]] = {}
+        self.held_since: dict[PairKey, float] = {}
+        self._last_host_sweep = 0.0
         self.counters = Counters()
         self.traffic = TrafficStats()
-        self._cookies = itertools.count(1)
+        self.latency = LatencyEstimator()
+        self.model: CostModel | None = None
+        self.model_error = ""
+        self.last_prediction_at: float | None = None
+        self.predicted_links = 0
+        self.load_model()
+        self._pair_ids = itertools.count(1)
+        self._by_pair_id: dict[int, PairKey] = {}
         self._recent_floods: OrderedDict[bytes, float] = OrderedDict()
 
     # ================================================================== switches
@@ -122,7 +163,7 @@ class ControllerCore:
         """A switch finished its handshake: reset our flows on it and take its ports."""
         self.counters.switch_ups += 1
         change = self.topo.add_switch(dpid, ports, now)
-        self.hosts.forget_at(dpid)
+        forgotten = self.hosts.forget_at(dpid)
         out = Output(
             [
                 FlowDelete(dpid, COOKIE_APP, COOKIE_APP_MASK),
@@ -132,6 +173,7 @@ class ControllerCore:
                 ),
             ]
         )
+        out.extend(self._drop_routes_of(forgotten))
         stale = [k for k, r in self.routes.items() if any(h.dpid == dpid for h in r.hops)]
         for key in stale:  # our flows on it are gone; re-install (or drop) those pairs
             out.extend(self._reroute(key, now))
@@ -142,8 +184,9 @@ class ControllerCore:
     def on_switch_down(self, dpid: int, now: float) -> Output:
         change = self.topo.remove_switch(dpid)
         self.traffic.forget_switch(dpid)
-        self.hosts.forget_at(dpid)
-        out = self._on_change(change, now)
+        self.latency.forget_switch(dpid)
+        out = self._drop_routes_of(self.hosts.forget_at(dpid))
+        out.extend(self._on_change(change, now))
         for key, route in list(self.routes.items()):
             if any(h.dpid == dpid for h in route.hops):
                 out.extend(self._reroute(key, now))
@@ -189,6 +232,114 @@ class ControllerCore:
             )
             self.topo.refresh_weights(dpid, dst)
 
+    def echo_requests(self, now: float) -> list[Message]:
+        """Timestamped echo requests: the control RTT that latency estimates subtract."""
+        return [EchoRequest(d, echo_payload(now)) for d in self.topo.switches()]
+
+    def on_echo_reply(self, dpid: int, data: bytes, now: float) -> None:
+        sent_at = echo_sent_at(data)
+        if sent_at is not None and self.topo.has_switch(dpid):
+            self.latency.on_echo_reply(dpid, sent_at, now)
+
+    # ================================================================== link costs
+    def load_model(self) -> None:
+        """Load the configured model; on failure run without one (and say why)."""
+        path = self.config.model_file()
+        self.model, self.model_error = None, ""
+        if path is None:
+            self.model_error = "no model configured (model_path is empty)"
+            return
+        try:
+            self.model = CostModel.load(path)
+        except ModelError as exc:
+            self.model_error = str(exc)
+            log.warning(
+                "link-cost model not loaded: %s; cost falls back to %s",
+                exc,
+                self.config.model_fallback,
+            )
+
+    def update_costs(self, now: float) -> int:
+        """Features for every link from the latest counters, then one batch prediction.
+
+        Links without features (fewer than two samples) or outside the model's training
+        range get no prediction: their ``cost`` weight falls back as configured.
+        Returns how many links were predicted.
+        """
+        edges = list(self.topo.graph.edges(data=True))
+        rows, states = [], []
+        for u, v, data in edges:
+            st = data["state"]
+            st.features = link_features(
+                self.traffic.get(u, st.src_port),
+                self.traffic.get(v, st.dst_port),
+                st.capacity_bps,
+            )
+            st.predicted_cost = st.predicted_latency_ms = None
+            st.features_at = now if st.features is not None else None
+            if st.features is not None:
+                rows.append(st.features)
+                states.append(st)
+        predicted = 0
+        if self.model is not None and rows:
+            x = np.asarray(rows, dtype=np.float64)
+            ok = self.model.in_range(x)
+            if ok.any():
+                ms = self.model.predict_latency_ms(x[ok])
+                for st, value in zip(
+                    (s for s, good in zip(states, ok, strict=True) if good), ms, strict=True
+                ):
+                    st.predicted_latency_ms = float(value)
+                    st.predicted_cost = cost_from_latency(float(value), self.config.cost_ms_per_hop)
+                    predicted += 1
+        for u, v, _ in edges:
+            self.topo.refresh_weights(u, v)
+        if predicted:
+            self.last_prediction_at = now
+        self.predicted_links = predicted
+        return predicted
+
+    def effective_metric(self) -> str:
+        """The metric routing uses now (``auto`` resolves to cost once predictions exist)."""
+        if self.metric != "auto":
+            return self.metric
+        return "cost" if self.model is not None and self.predicted_links > 0 else "hop"
+
+    def model_status(self, now: float | None = None) -> dict[str, object]:
+        m = self.model
+        links = []
+        for key in self.topo.links():
+            st = self.topo.link(key)
+            links.append(
+                {
+                    "src": f"{key.src:016x}",
+                    "dst": f"{key.dst:016x}",
+                    "predicted_latency_ms": st.predicted_latency_ms,
+                    "predicted_cost": st.predicted_cost,
+                    "measured_latency_ms": st.latency_ms,
+                    "cost_override": st.cost_override,
+                }
+            )
+        return {
+            "loaded": m is not None,
+            "path": m.path if m is not None else self.config.model_path,
+            "error": self.model_error or None,
+            "features": list(FEATURE_NAMES),
+            "target": "one-way link delay in the next stats interval, ms",
+            "target_transform": m.target_transform if m is not None else None,
+            "metrics": m.metrics if m is not None else None,
+            "layers": m.net.layer_sizes if m is not None else None,
+            "fallback": self.config.model_fallback,
+            "cost_ms_per_hop": self.config.cost_ms_per_hop,
+            "last_prediction_age_s": (
+                None
+                if self.last_prediction_at is None or now is None
+                else round(now - self.last_prediction_at, 3)
+            ),
+            "predicted_links": self.predicted_links,
+            "links": links,
+        }
+
     # ================================================================== discovery
     def probes_for(self, dpid: int, now: float) -> list[PacketOut]:
         if not self.topo.has_switch(dpid):
@@ -198,7 +349,7 @@ class ControllerCore:
                 dpid,
                 OFPP_CONTROLLER,
                 (p.port_no,),
-                build_probe(dpid, p.port_no, p.hw_addr, now, self.nonce),
+                build_probe(dpid, p.port_no, p.hw_addr, now, self.probe_key),
             )
             for p in sorted(self.topo.ports(dpid).values(), key=lambda p: p.port_no)
             if p.up
@@ -214,21 +365,55 @@ class ControllerCore:
         horizon = now - self.config.flood_dedup_window
         while self._recent_floods and next(iter(self._recent_floods.values())) < horizon:
             self._recent_floods.popitem(last=False)
+        # An installation that never finished (a lost job) must not hold a pair forever.
+        limit = 4 * self.config.barrier_timeout
+        for key in [k for k, t in self.held_since.items() if now - t > limit]:
+            log.warning("giving up the installation of %s <-> %s", *key)
+            out.extend(self._drop_route(key))
+        if now - self._last_host_sweep >= 1.0:
+            self._last_host_sweep = now
+            self._age_hosts(now)
         return out
+
+    def _age_hosts(self, now: float) -> None:
+        """Forget hosts silent for ``host_timeout`` that no installed route uses."""
+        in_use = {mac for key in self.routes for mac in key}
+        for host in self.hosts.all():
+            if host.mac not in in_use and now - host.last_seen > self.config.host_timeout:
+                self.hosts.forget(host.mac)
+                self.counters.hosts_aged_out += 1
 
     def _on_lldp(self, dpid: int, in_port: int, data: bytes, now: float) -> Output:
         self.counters.lldp_in += 1
         probe = parse_probe(data)
-        if probe is None or probe.nonce != self.nonce:
-            return Output()
+        if probe is None or not probe.verify(self.probe_key):
+            self.counters.lldp_rejected += 1
+            return Output()  # not ours: another controller's, or forged
+        age = now - probe.sent_at
+        if not -0.01 <= age <= self.config.link_timeout:
+            self.counters.lldp_rejected += 1
+            return Output()  # a replay of an old probe (or a clock oddity)
         key = LinkKey(probe.dpid, probe.port_no, dpid, in_port)
         change = self.topo.link_seen(key, now)
+        delay_ms = self.latency.on_probe(key, probe.sent_at, now)
+        state = self.topo.edge(key.src, key.dst)
+        if (
+            delay_ms is not None
+            and state is not None
+            and ((state.src_port, state.dst_port) == (key.src_port, key.dst_port))
+        ):
+            state.latency_ms = delay_ms
+            self.topo.refresh_weights(key.src, key.dst)
+        out = Output()
         if change.added:
-            # Both ends are switch ports: anything learned there was not a host.
+            # Both ends are switch ports: anything learned there was not a host, and any
+            # path built towards it is wrong.
             for end in ((key.src, key.src_port), (key.dst, key.dst_port)):
-                for mac in self.hosts.forget_at(*end):
+                forgotten = self.hosts.forget_at(*end)
+                for mac in forgotten:
                     log.info("forgot %s: (%016x, %d) is a link port", mac, *end)
-        return self._on_change(change, now)
+                out.extend(self._drop_routes_of(forgotten))
+        return out.extend(self._on_change(change, now))
 
     def _on_change(self, change: TopologyChange, now: float) -> Output:
         out = Output()
@@ -287,6 +472,9 @@ class ControllerCore:
             self.counters.flood_duplicates_dropped += 1
             return Output()
         out = Output()
+        if self.hosts.by_mac(src) is None and len(self.hosts) >= self.config.max_hosts:
+            self.counters.hosts_refused += 1  # a MAC flood must not grow the table forever
+            return out
         move = self.hosts.learn(src, dpid, in_port, now, sender_ip)
         if move is not None:
             log.info("host %s moved from %s to %s", move.mac, move.old, move.new)
@@ -359,7 +547,7 @@ class ControllerCore:
         if ha is None or hb is None:
             return self._drop_route(key)
         try:
-            path = self.router.shortest_path(ha.dpid, hb.dpid, self.metric)
+            path = self.router.shortest_path(ha.dpid, hb.dpid, self.effective_metric())
         except NoPath as exc:
             log.info("no path for %s <-> %s: %s", key[0], key[1], exc)
             return self._drop_route(key)
@@ -374,20 +562,20 @@ class ControllerCore:
         old = self.routes.get(key)
         out = Output()
         if old is not None:
-            # Flows of the old path on switches the new path leaves are removed now;
-            # the others are overwritten in place by the new stages.
-            new_switches = {h.dpid for h in hops}
+            # Flows of the old path on switches the new path leaves (or uses differently)
+            # are removed now; the others are overwritten in place by the new stages.
             out.messages.extend(
-                FlowDelete(h.dpid, old.cookie)
-                for h in old.hops
-                if h.dpid not in new_switches or h not in hops
+                FlowDelete(h.dpid, old.cookie, PAIR_MASK) for h in old.hops if h not in hops
             )
-            cookie = old.cookie
+            pair_id, generation = old.pair_id, old.generation + 1
         else:
-            cookie = COOKIE_APP | next(self._cookies)
-        route = PairRoute(key[0], key[1], cookie, path, tuple(hops))
+            pair_id, generation = next(self._pair_ids), 1
+        route = PairRoute(key[0], key[1], pair_id, generation, path, tuple(hops), since=now)
         self.routes[key] = route
-        self.held.setdefault(key, [])
+        self._by_pair_id[pair_id] = key
+        if key not in self.held:
+            self.held[key] = []
+            self.held_since[key] = now
         out.jobs.append(self.plan_install(route, sender))
         return out
 
@@ -408,7 +596,7 @@ class ControllerCore:
                     Match(in_port=hop.in_port, eth_src=route.a, eth_dst=route.b),
                     hop.out_port,
                     cfg.flow_priority,
-                    route.cookie,
+                    route.flow_cookie(0),
                     cfg.idle_timeout,
                     cfg.hard_timeout,
                     notify_removal=True,
@@ -418,7 +606,7 @@ class ControllerCore:
                     Match(in_port=hop.out_port, eth_src=route.b, eth_dst=route.a),
                     hop.in_port,
                     cfg.flow_priority,
-                    route.cookie,
+                    route.flow_cookie(1),
                     cfg.idle_timeout,
                     cfg.hard_timeout,
                     notify_removal=True,
@@ -433,6 +621,7 @@ class ControllerCore:
         if not ok and reason == "superseded":
             return Output()  # the newer job releases the held packets
         held = self.held.pop(key, [])
+        self.held_since.pop(key, None)
         route = self.routes.get(key)
         if route is None:
             return Output()
@@ -443,29 +632,65 @@ class ControllerCore:
         self.counters.paths_installed += 1
         return Output([PacketOut(d, p, (OFPP_TABLE,), data) for d, p, data in held])
 
-    def on_flow_removed(self, dpid: int, cookie: int, idle: bool) -> Output:
-        """A pair flow timed out: forget the pair everywhere (its next packet re-installs)."""
-        if not idle:
+    def on_flow_removed(self, dpid: int, cookie: int, timed_out: bool) -> Output:
+        """A path flow timed out (idle or hard). Only the ingress flow of one direction of
+        the pair's current installation counts: that direction is removed everywhere (the
+        other may still be busy, e.g. a one-way UDP stream); when neither direction is
+        left, the pair is forgotten. Its next packet installs it again."""
+        parts = split_cookie(cookie)
+        if not timed_out or parts is None:
             return Output()
-        for key, route in list(self.routes.items()):
-            if route.cookie == cookie and route.installed:
-                return self._drop_route(key)
-        return Output()
+        pair_id, generation, direction = parts
+        key = self._by_pair_id.get(pair_id)
+        route = self.routes.get(key) if key is not None else None
+        if (
+            route is None
+            or generation != route.generation & 0x7FFF
+            or dpid != route.ingress(direction)
+            or direction not in route.live
+        ):
+            return Output()  # an older installation, a non-ingress switch, or done already
+        route.live.discard(direction)
+        out = Output(
+            [
+                FlowDelete(h.dpid, path_cookie(pair_id, 0, direction), DIRECTION_MASK)
+                for h in route.hops
+            ]
+        )
+        if not route.live:
+            assert key is not None
+            self.routes.pop(key, None)
+            self._by_pair_id.pop(pair_id, None)
+            self.held.pop(key, None)
+            self.held_since.pop(key, None)
+        return out
 
     def _reroute(self, key: PairKey, now: float) -> Output:
         return self._install(key, now)
 
     def _drop_route(self, key: PairKey) -> Output:
+        """Forget a pair: cancel its installation if one runs, delete its flows."""
         route = self.routes.pop(key, None)
         self.held.pop(key, None)
+        self.held_since.pop(key, None)
         if route is None:
             return Output()
-        return Output([FlowDelete(h.dpid, route.cookie) for h in route.hops])
+        self._by_pair_id.pop(route.pair_id, None)
+        return Output(
+            [FlowDelete(h.dpid, route.cookie, PAIR_MASK) for h in route.hops],
+            cancel=[job_name(route.a, route.b)],
+        )
+
+    def _drop_routes_of(self, macs: list[str]) -> Output:
+        out = Output()
+        for key in [k for k in self.routes if k[0] in macs or k[1] in macs]:
+            out.extend(self._drop_route(key))
+        return out
 
     # ================================================================== operators
     def set_metric(self, metric: str) -> None:
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+        if metric not in METRIC_CHOICES:
+            raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRIC_CHOICES)}")
         self.metric = metric
 
     def set_cost_override(self, src: int, dst: int, cost: float | None) -> None:

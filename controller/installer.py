@@ -67,6 +67,21 @@ class Installer:
         self._running[job.name] = run
         return [self._send(run, now)], cancelled
 
+    def begin(
+        self, cancel: list[str], jobs: list[InstallJob], now: float
+    ) -> tuple[list[SendStage], list[JobResult]]:
+        """Cancel, then start, in one step with no I/O: the shell calls this before it
+        sends anything, so no other handler can interleave an older plan."""
+        stages: list[SendStage] = []
+        results: list[JobResult] = []
+        for name in cancel:
+            results += self.fail(name, "cancelled")
+        for job in jobs:
+            st, res = self.start(job, now)
+            stages += st
+            results += res
+        return stages, results
+
     def on_barrier_reply(
         self, dpid: int, xid: int, now: float
     ) -> tuple[list[SendStage], list[JobResult]]:

@@ -1,12 +1,16 @@
 """LLDP probes for link discovery: build a probe for (dpid, port), parse one back.
 
 The chassis ID carries the dpid ("dpid:%016x", as Ryu's own discovery does), the port ID
-the port number, and an organizationally specific TLV the send time and a per-process
-nonce, so probes of another controller instance (or a replay) are recognised.
+the port number, and an organizationally specific TLV the send time and an HMAC over
+all three with a per-process secret key. Probes go out of host ports too (a port may
+become a link any time), so a host sees them: the tag stops it from forging a probe
+for another port or time, and probes of another controller instance do not verify.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import struct
 from dataclasses import dataclass
 
@@ -15,7 +19,8 @@ from ryu.lib.packet import ethernet, lldp, packet
 LLDP_MAC_NEAREST_BRIDGE = "01:80:c2:00:00:0e"
 OUI = b"\x00\x26\xe1"  # used with our own subtype below
 SUBTYPE_PROBE = 0x5D
-_PROBE = struct.Struct("!dQ")
+_PROBE = struct.Struct("!d16s")
+_SIGNED = struct.Struct("!QId")
 
 
 @dataclass(frozen=True)
@@ -23,10 +28,18 @@ class Probe:
     dpid: int
     port_no: int
     sent_at: float
-    nonce: int
+    tag: bytes
+
+    def verify(self, key: bytes) -> bool:
+        return hmac.compare_digest(self.tag, probe_tag(key, self.dpid, self.port_no, self.sent_at))
 
 
-def build_probe(dpid: int, port_no: int, hw_addr: str, sent_at: float, nonce: int) -> bytes:
+def probe_tag(key: bytes, dpid: int, port_no: int, sent_at: float) -> bytes:
+    msg = _SIGNED.pack(dpid & 0xFFFFFFFFFFFFFFFF, port_no & 0xFFFFFFFF, sent_at)
+    return hmac.new(key, msg, hashlib.sha256).digest()[:16]
+
+
+def build_probe(dpid: int, port_no: int, hw_addr: str, sent_at: float, key: bytes) -> bytes:
     """An LLDP frame that says "sent from (dpid, port_no) at sent_at"."""
     src = hw_addr if hw_addr and hw_addr != "00:00:00:00:00:00" else "02:00:00:00:00:01"
     pkt = packet.Packet()
@@ -38,7 +51,9 @@ def build_probe(dpid: int, port_no: int, hw_addr: str, sent_at: float, nonce: in
         lldp.PortID(subtype=lldp.PortID.SUB_PORT_COMPONENT, port_id=struct.pack("!I", port_no)),
         lldp.TTL(ttl=120),
         lldp.OrganizationallySpecific(
-            oui=OUI, subtype=SUBTYPE_PROBE, info=_PROBE.pack(sent_at, nonce)
+            oui=OUI,
+            subtype=SUBTYPE_PROBE,
+            info=_PROBE.pack(sent_at, probe_tag(key, dpid, port_no, sent_at)),
         ),
         lldp.End(),
     )
@@ -74,5 +89,5 @@ def parse_probe(data: bytes) -> Probe | None:
     except ValueError:
         return None
     (port_no,) = struct.unpack("!I", port.port_id)
-    sent_at, nonce = _PROBE.unpack(org.info)
-    return Probe(dpid, port_no, sent_at, nonce)
+    sent_at, tag = _PROBE.unpack(org.info)
+    return Probe(dpid, port_no, sent_at, tag)

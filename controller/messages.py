@@ -12,6 +12,34 @@ COOKIE_APP = 0x5D << 56
 """High byte of every cookie this app uses; the rest identifies what a flow serves."""
 COOKIE_APP_MASK = 0xFF << 56
 COOKIE_BASE = COOKIE_APP  # table-miss and LLDP-to-controller entries
+# Path flows: app byte | pair id (40 bits) << 16 | install generation (15 bits) << 1 | direction.
+PAIR_SHIFT = 16
+PAIR_BITS = (1 << 40) - 1
+GEN_MASK = 0x7FFF
+PAIR_MASK = COOKIE_APP_MASK | (PAIR_BITS << PAIR_SHIFT)  # every flow of one pair
+DIRECTION_MASK = PAIR_MASK | 1  # every flow of one direction of one pair
+
+
+def path_cookie(pair_id: int, generation: int, direction: int) -> int:
+    """Cookie of a path flow: which pair, which installation, which direction (0: a->b)."""
+    return (
+        COOKIE_APP
+        | ((pair_id & PAIR_BITS) << PAIR_SHIFT)
+        | ((generation & GEN_MASK) << 1)
+        | (direction & 1)
+    )
+
+
+def split_cookie(cookie: int) -> tuple[int, int, int] | None:
+    """(pair id, generation, direction) of one of our path flows, else None."""
+    if cookie & COOKIE_APP_MASK != COOKIE_APP:
+        return None
+    pair_id = (cookie >> PAIR_SHIFT) & PAIR_BITS
+    if pair_id == 0:
+        return None
+    return pair_id, (cookie >> 1) & GEN_MASK, cookie & 1
+
+
 FULL_MASK = 0xFFFF_FFFF_FFFF_FFFF
 
 OFPP_CONTROLLER = 0xFFFFFFFD
@@ -65,7 +93,15 @@ class PortStatsRequest:
     dpid: int
 
 
-Message = FlowAdd | FlowDelete | PacketOut | PortStatsRequest
+@dataclass(frozen=True)
+class EchoRequest:
+    """An OpenFlow echo request carrying ``data`` (our send timestamp)."""
+
+    dpid: int
+    data: bytes
+
+
+Message = FlowAdd | FlowDelete | PacketOut | PortStatsRequest | EchoRequest
 
 
 @dataclass(frozen=True)

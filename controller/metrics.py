@@ -5,7 +5,8 @@
   measured), plus a small per-hop term so that unmeasured links do not look free.
 * ``utilization``: ``1 / (1 - u)`` with ``u`` the link's utilization capped at 0.99:
   1 on an idle link (the hop metric), growing steeply as the link fills.
-* ``cost``: an operator override, else the model's predicted cost, else 1 (hop).
+* ``cost``: an operator override, else the model's predicted cost, else the weight
+  under the configured fallback metric (``hop`` by default).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _finite_positive(value: float, fallback: float = 1.0) -> float:
     return float(value)
 
 
-def link_weight(state: LinkState, metric: str) -> float:
+def link_weight(state: LinkState, metric: str, cost_fallback: str = "hop") -> float:
     """The weight of one directed link under ``metric``."""
     if metric == "hop":
         return 1.0
@@ -44,10 +45,10 @@ def link_weight(state: LinkState, metric: str) -> float:
             return _finite_positive(state.cost_override)
         if state.predicted_cost is not None:
             return _finite_positive(state.predicted_cost)
-        return 1.0
+        return link_weight(state, cost_fallback) if cost_fallback != "cost" else 1.0
     raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
 
 
-def link_weights(state: LinkState) -> dict[str, float]:
+def link_weights(state: LinkState, cost_fallback: str = "hop") -> dict[str, float]:
     """The weight of a link under every metric."""
-    return {m: link_weight(state, m) for m in METRICS}
+    return {m: link_weight(state, m, cost_fallback) for m in METRICS}

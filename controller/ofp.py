@@ -12,6 +12,7 @@ from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
 from controller.messages import (
+    EchoRequest,
     FlowAdd,
     FlowDelete,
     Match,
@@ -77,6 +78,8 @@ def to_ofp(datapath: Any, msg: Message) -> Any:
         )
     if isinstance(msg, PortStatsRequest):
         return parser.OFPPortStatsRequest(datapath, 0, ofp.OFPP_ANY)
+    if isinstance(msg, EchoRequest):
+        return parser.OFPEchoRequest(datapath, data=msg.data)
     raise TypeError(f"cannot translate {type(msg).__name__}")
 
 

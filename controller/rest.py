@@ -36,22 +36,39 @@ class RestController(ControllerBase):
         super().__init__(req, link, data, **config)
         self.ctx: api.ApiContext = data[APP_KEY]
 
+    @route("sdn", "/v1", methods=None)
+    def dispatch_root(self, req, **_):
+        return self.dispatch(req)
+
     @route("sdn", "/v1/{path}", methods=None, requirements={"path": r"[\s\S]*"})
     def dispatch(self, req, **_):
+        environ = req.environ
         try:
-            chunked = req.headers.get("Transfer-Encoding", "").lower() == "chunked"
-            body = req.body_file.read(READ_LIMIT) if (req.content_length or chunked) else b""
-            request = api.Request(
-                method=req.method,
-                path=req.path_info,
-                query={k: v for k, v in req.GET.items()},
-                headers={k.lower(): v for k, v in req.headers.items()},
-                body=body,
-            )
+            request = _request_from(req)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return _response(api.Reply(400, {"error": f"undecodable request: {exc}"}))
+        try:
             return _response(api.handle(self.ctx, request))
         except Exception as exc:  # never a traceback to the client
-            log.exception("REST request failed: %s %s", req.method, req.path)
+            log.exception(
+                "REST request failed: %s %r",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+            )
             return _response(api.Reply(500, {"error": f"internal error: {type(exc).__name__}"}))
+
+
+def _request_from(req: Any) -> api.Request:
+    """The plain request; raises UnicodeDecodeError/ValueError on undecodable input."""
+    environ = req.environ
+    chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+    body = req.body_file.read(READ_LIMIT) if (req.content_length or chunked) else b""
+    path = environ.get("PATH_INFO", "")
+    if isinstance(path, str):  # WSGI gives latin-1 decoded bytes: undo, decode as UTF-8
+        path = path.encode("latin-1").decode("utf-8")
+    query = {k: v for k, v in req.GET.items()}
+    headers = {k.lower(): v for k, v in req.headers.items()}
+    return api.Request(method=req.method, path=path, query=query, headers=headers, body=body)
 
 
 def register_rest(wsgi: Any, ctx: api.ApiContext) -> None:

@@ -57,8 +57,7 @@ class Router:
 
     def _path(self, dpids: list[int], metric: str) -> Path:
         costs = tuple(
-            link_weight(self.topo.graph.edges[u, v]["state"], metric)
-            for u, v in itertools.pairwise(dpids)
+            float(self.topo.graph.edges[u, v][metric]) for u, v in itertools.pairwise(dpids)
         )
         return Path(tuple(dpids), costs, metric)
 

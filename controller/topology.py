@@ -59,6 +59,9 @@ class LinkState:
     utilization: float = 0.0
     latency_ms: float | None = None
     predicted_cost: float | None = None
+    predicted_latency_ms: float | None = None
+    features: list[float] | None = None
+    features_at: float | None = None
     cost_override: float | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
@@ -81,6 +84,11 @@ class NetworkGraph:
         self.config = config or Config()
         self.graph: nx.DiGraph = nx.DiGraph()
         self.cables: dict[LinkKey, float] = {}
+        self.former_link_ports: dict[tuple[int, int], float] = {}
+        """Ports whose cable LLDP stopped seeing while the port stayed up -> since when.
+        They are not access ports for ``former_link_hold`` seconds: the cable may still
+        be there (probes lost in a full queue), and a frame still in flight on it must
+        not make a host appear on a switch port."""
         """Every directed cable LLDP has crossed recently -> when; the graph holds one per
         switch pair and direction, parallel cables are kept here."""
         self.version = 0  # bumped on every structural change (for caches)
@@ -106,6 +114,8 @@ class NetworkGraph:
         ]
         for c in [c for c in self.cables if dpid in (c.src, c.dst)]:
             del self.cables[c]
+        for end in [e for e in self.former_link_ports if e[0] == dpid]:
+            del self.former_link_ports[end]
         self.graph.remove_node(dpid)
         self.version += 1
         return TopologyChange(removed=tuple(sorted(set(removed))))
@@ -134,6 +144,8 @@ class NetworkGraph:
         else:
             if old is None or (port.up and not old.up):
                 port.since = now
+                # Down then up (a replug): whatever is there now is new.
+                self.former_link_ports.pop((dpid, port.port_no), None)
             else:
                 port.since = old.since
             table[port.port_no] = port
@@ -181,7 +193,9 @@ class NetworkGraph:
             or self.config.default_capacity_bps
         )
         state = LinkState(key.src_port, key.dst_port, capacity, last_seen=now)
-        self.graph.add_edge(key.src, key.dst, state=state, **link_weights(state))
+        self.graph.add_edge(
+            key.src, key.dst, state=state, **link_weights(state, self.config.model_fallback)
+        )
 
     # ------------------------------------------------------------------ links
     def _key(self, u: int, v: int) -> LinkKey:
@@ -202,6 +216,9 @@ class NetworkGraph:
         for c in stale:
             del self.cables[c]
         self.cables[key] = now
+        self.former_link_ports.pop((key.src, key.src_port), None)
+        self.former_link_ports.pop((key.dst, key.dst_port), None)
+        self._remember_former(stale, now)
         edge = self.edge(key.src, key.dst)
         if edge is not None and (edge.src_port, edge.dst_port) == (key.src_port, key.dst_port):
             edge.last_seen = now
@@ -212,12 +229,23 @@ class NetworkGraph:
         stale = [c for c, t in self.cables.items() if now - t > self.config.link_timeout]
         for c in stale:
             del self.cables[c]
+        self._remember_former(stale, now)
+        hold = self.config.former_link_hold
+        for end in [e for e, t in self.former_link_ports.items() if now - t > hold]:
+            del self.former_link_ports[end]
         return self._sync({(c.src, c.dst) for c in stale})
+
+    def _remember_former(self, gone: list[LinkKey], now: float) -> None:
+        still = self.link_ports()
+        for c in gone:
+            for end in c.ends():
+                if end not in still:
+                    self.former_link_ports[end] = now
 
     def refresh_weights(self, src: int, dst: int) -> None:
         """Recompute the per-metric weights stored on edge (src, dst) from its state."""
         data = self.graph.edges[src, dst]
-        data.update(link_weights(data["state"]))
+        data.update(link_weights(data["state"], self.config.model_fallback))
 
     def links(self) -> Iterator[LinkKey]:
         for u, v in sorted(self.graph.edges):
@@ -253,7 +281,13 @@ class NetworkGraph:
             return False
         if now - p.since < 2 * self.config.lldp_interval:
             return False
+        if self._recently_link(dpid, port_no, now):
+            return False
         return not self.is_link_port(dpid, port_no)
+
+    def _recently_link(self, dpid: int, port_no: int, now: float) -> bool:
+        t = self.former_link_ports.get((dpid, port_no))
+        return t is not None and now - t < self.config.former_link_hold
 
     def access_ports(self, now: float) -> dict[int, list[int]]:
         ends = self.link_ports()
@@ -265,6 +299,7 @@ class NetworkGraph:
                 if p.up
                 and (dpid, p.port_no) not in ends
                 and now - p.since >= 2 * self.config.lldp_interval
+                and not self._recently_link(dpid, p.port_no, now)
             ]
             out[dpid] = sorted(ports)
         return out

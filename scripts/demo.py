@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)  # the terminal went away: clean up too
     failures: list[str] = []
     try:
         of_port = args.of_port or _preferred_port(6653)

@@ -115,6 +115,29 @@ def missing_prerequisites() -> list[str]:
     return problems
 
 
+def write_controller_config(topo: Any, path: Path, **settings: Any) -> Path:
+    """A TOML configuration for our app: ``settings`` plus, when the topology shapes its
+    links, their real capacities (the ports themselves report 10 Gbit/s veths)."""
+    lines = ["[controller]"]
+    for key, value in settings.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    shaped = topo.shaped_capacities_bps() if hasattr(topo, "shaped_capacities_bps") else {}
+    if shaped:
+        lines.append("[controller.link_capacity_bps]")
+        for (a, b), bps in sorted(shaped.items()):
+            lines.append(f'"{topo.dpid_of(a):#x}-{topo.dpid_of(b):#x}" = {int(bps)}')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 # ---------------------------------------------------------------------------- OVS
 def _pid_alive(pid: int) -> bool:
     try:
@@ -132,6 +155,10 @@ def _daemon_pid(name: str) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if _pid_alive(pid) else None
+
+
+def _exited(daemon: str) -> Callable[[], bool]:
+    return lambda: _daemon_pid(daemon) is None
 
 
 def ovs_running() -> bool:
@@ -161,9 +188,13 @@ def datapath() -> str:
 
 @dataclass
 class OvsService:
-    """Starts ovsdb-server/ovs-vswitchd if they are not running; stops them only if it did."""
+    """Starts ovsdb-server/ovs-vswitchd if they are not running; stops only what it started."""
 
-    started_by_us: bool = False
+    started: list[str] = field(default_factory=list)
+
+    @property
+    def started_by_us(self) -> bool:
+        return bool(self.started)
 
     def ensure_running(self) -> None:
         if ovs_running():
@@ -175,8 +206,14 @@ class OvsService:
             )
         if not is_root():
             raise LabError("Open vSwitch is not running and starting it needs root")
+        before = {d for d in ("ovsdb-server", "ovs-vswitchd") if _daemon_pid(d) is not None}
         log("starting Open vSwitch (ovs-ctl start; no systemd here)")
         proc = run([str(OVS_CTL), "start", "--system-id=random"], check=False, timeout=60)
+        self.started = [
+            d
+            for d in ("ovs-vswitchd", "ovsdb-server")
+            if d not in before and _daemon_pid(d) is not None
+        ]
         try:
             wait_for(ovs_running, 20, "ovsdb-server and ovs-vswitchd to answer")
         except LabError as exc:
@@ -184,20 +221,21 @@ class OvsService:
             with contextlib.suppress(OSError):
                 lines = Path("/var/log/openvswitch/ovs-vswitchd.log").read_text().splitlines()
                 tail = "\n".join(lines[-15:])
+            self.stop()  # whatever half of it did come up
             raise LabError(
                 f"Open vSwitch did not start: {exc}\novs-ctl said:\n{proc.stdout}{proc.stderr}\n"
                 f"ovs-vswitchd.log tail:\n{tail}"
             ) from None
-        self.started_by_us = True
-        log(f"Open vSwitch started; datapath for bridges: {datapath()}")
+        log(f"Open vSwitch started ({', '.join(self.started)}); datapath: {datapath()}")
 
     def stop(self) -> None:
-        if not self.started_by_us:
-            return
-        # ovs-ctl stop signals the daemons by the PIDs in their pidfiles: the ones we started.
-        log("stopping the Open vSwitch daemons this run started")
-        run([str(OVS_CTL), "stop"], check=False, timeout=60)
-        self.started_by_us = False
+        """Ask exactly the daemons this run started to exit (ovs-vswitchd first)."""
+        for daemon in self.started:
+            log(f"stopping {daemon} (started by this run)")
+            run(["ovs-appctl", "-t", daemon, "exit"], check=False, timeout=30)
+            with contextlib.suppress(LabError):
+                wait_for(_exited(daemon), 10, f"{daemon} to exit")
+        self.started = []
 
 
 def our_bridges(owner: str | None = None) -> dict[str, str]:
@@ -239,6 +277,15 @@ def remove_stale_lab_bridges() -> list[str]:
 
 
 # ---------------------------------------------------------------------------- controller
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the harness dies, even by SIGKILL (Linux prctl)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @dataclass
 class ControllerProcess:
     """A ``ryu-manager`` child process on loopback ports of its own, stopped by PID."""
@@ -509,10 +556,31 @@ def lab(
         netw.start()
         yield ctl, netw
     finally:
-        if netw is not None:
-            netw.stop()
-        ctl.stop()
-        ovs.stop()
+        with _signals_deferred():
+            try:
+                if netw is not None:
+                    netw.stop()
+            finally:
+                try:
+                    ctl.stop()
+                finally:
+                    ovs.stop()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM must not cut the teardown short: hold them until done."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 if __name__ == "__main__":  # pragma: no cover - operator helper

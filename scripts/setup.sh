@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
 STAMP="$VENV/.setup-stamp"
-APT_PACKAGES=(openvswitch-switch mininet iperf3 ethtool curl iproute2 iputils-ping procps)
+APT_PACKAGES=(openvswitch-switch mininet iperf3 ethtool curl iproute2 iputils-ping procps make python3-venv)
 LOG="$(mktemp -t sdn-setup.XXXXXX.log)"
 trap 'rm -f "$LOG"' EXIT
 

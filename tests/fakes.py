@@ -30,12 +30,14 @@ from controller.messages import (
     ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
     OFPP_TABLE,
+    PAIR_MASK,
     FlowAdd,
     FlowDelete,
     InstallJob,
     Match,
     Message,
     PacketOut,
+    split_cookie,
 )
 from controller.topology import PortInfo
 
@@ -189,7 +191,11 @@ class FakeFlowTables:
         return [(d, e) for d in dpids if d in self.tables for e in self.tables[d].flows()]
 
     def with_cookie(self, cookie: int) -> list[tuple[int, FlowEntry]]:
-        return [(d, e) for d, e in self.flows() if e.cookie == cookie]
+        """Entries with this cookie; for a path cookie, every flow of that host pair
+        (any installation, either direction)."""
+        if split_cookie(cookie) is None:
+            return [(d, e) for d, e in self.flows() if e.cookie == cookie]
+        return [(d, e) for d, e in self.flows() if e.cookie & PAIR_MASK == cookie & PAIR_MASK]
 
     def outputs_on(self, dpid: int, port: int) -> list[FlowEntry]:
         """Entries on ``dpid`` that send packets out of ``port``."""
@@ -503,7 +509,7 @@ class FakeNetwork:
         gone = self.tables.table(dpid).remove_cookie(cookie)
         out = Output()
         if any(e.notify_removal for e in gone):
-            out = self.process(self.core.on_flow_removed(dpid, cookie, idle=True))
+            out = self.process(self.core.on_flow_removed(dpid, cookie, timed_out=True))
         return out
 
     def packet_in(self, dpid: int, in_port: int, data: bytes) -> Output:
@@ -588,14 +594,14 @@ class FakeNetwork:
 
     # ------------------------------------------------------------------ the machinery
     def process(self, out: Output, ctx: _Context | None = None) -> Output:
-        """Do what the Ryu shell does with an Output: send messages, then start jobs."""
+        """Do what the Ryu shell does with an Output: cancel and start jobs (no I/O), send
+        the messages, then the first stages, then report finished jobs."""
+        self.jobs.extend(out.jobs)
+        stages, results = self.installer.begin(out.cancel, out.jobs, self.now)
         for msg in out.messages:
             self._send(msg, ctx)
-        for job in out.jobs:
-            self.jobs.append(job)
-            stages, results = self.installer.start(job, self.now)
-            self._send_stages(stages, ctx)
-            self._finish(results, ctx)
+        self._send_stages(stages, ctx)
+        self._finish(results, ctx)
         self._drain()
         return out
 

@@ -59,7 +59,8 @@ def test_health_counts(ctx: api.ApiContext) -> None:
     r = call(ctx, "GET", "/v1/health")
     assert r.status == 200
     assert (r.body["switches"], r.body["links"], r.body["hosts"]) == (6, 12, 6)
-    assert r.body["status"] == "ok" and r.body["metric"] == "hop"
+    assert r.body["status"] == "ok" and r.body["metric"] == "auto"
+    assert r.body["active_metric"] == "hop"  # no model in these tests
 
 
 def test_topology_hosts_links(ctx: api.ApiContext) -> None:
@@ -122,7 +123,8 @@ def test_routes_and_flows(ctx: api.ApiContext, net: FakeNetwork) -> None:
 
 
 def test_metric_get_and_put_changes_new_routes(ctx: api.ApiContext, net: FakeNetwork) -> None:
-    assert call(ctx, "GET", "/v1/metric").body["metric"] == "hop"
+    got = call(ctx, "GET", "/v1/metric").body
+    assert (got["metric"], got["active"]) == ("auto", "hop")
     r = call(ctx, "PUT", "/v1/metric", {"metric": "utilization"})
     assert r.status == 200 and r.body["metric"] == "utilization"
     assert net.core.metric == "utilization"

@@ -11,7 +11,6 @@ import pytest
 
 from controller.config import (
     CONFIG_ENV,
-    METRICS,
     Config,
     ConfigError,
     config_from_mapping,
@@ -34,8 +33,8 @@ def write(tmp_path: Path, text: str) -> Path:
 # ---------------------------------------------------------------------- defaults
 def test_defaults_need_no_configuration() -> None:
     cfg = Config()
-    assert cfg.metric == "hop"
-    assert cfg.metric in METRICS
+    assert cfg.metric == "auto"  # cost once the model predicts, hop until then
+    assert cfg.model_file() is not None and cfg.model_file().name == "linkcost.npz"
     assert cfg.link_timeout > cfg.lldp_interval > 0
     assert cfg.link_capacity_bps == {}
     assert config_from_mapping({}) == cfg

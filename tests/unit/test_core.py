@@ -528,32 +528,51 @@ def test_switch_down_then_up_keeps_forwarding() -> None:
     assert net.deliver("h3", "h1") in ([3, 4, 1], [3, 2, 1])
 
 
-def test_idle_flow_removal_drops_the_route() -> None:
+def test_flow_removal_is_per_direction_and_only_at_the_ingress() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
-    cookie = cookie_of(net, "h1", "h3")
-    net.idle_timeout(2, cookie)
-    assert net.core.route_of(net.host("h1").mac, net.host("h3").mac) is None
-    assert net.tables.with_cookie(cookie) == []  # every hop told to delete
+    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    assert route is not None
+    a_to_b = 0 if route.a == net.host("h1").mac else 1
+    # A removal reported by a transit switch changes nothing.
+    net.idle_timeout(2, route.flow_cookie(a_to_b))
+    assert net.core.route_of(route.a, route.b) is route and route.live == {0, 1}
+    # h1 -> h3 idles out at its ingress: that direction goes, the other stays.
+    net.idle_timeout(route.ingress(a_to_b), route.flow_cookie(a_to_b))
+    assert route.live == {1 - a_to_b}
+    assert net.walk("h3", "h1") == [3, 2, 1]  # the busy direction still forwards
+    assert all(e.cookie & 1 == 1 - a_to_b for _, e in net.tables.with_cookie(route.cookie))
+    # The other direction idles out too: the pair is forgotten, every flow gone.
+    net.idle_timeout(route.ingress(1 - a_to_b), route.flow_cookie(1 - a_to_b))
+    assert net.core.route_of(route.a, route.b) is None
+    assert net.tables.with_cookie(route.cookie) == []
     assert net.deliver("h1", "h3") == [1, 2, 3]  # re-installed on demand
-    assert cookie_of(net, "h1", "h3") != cookie
+    assert cookie_of(net, "h1", "h3") != route.cookie
 
 
-def test_non_idle_flow_removal_keeps_the_route() -> None:
+def test_removals_from_an_older_installation_or_not_timeouts_are_ignored() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
-    cookie = cookie_of(net, "h1", "h3")
-    out = net.core.on_flow_removed(2, cookie, idle=False)
+    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    assert route is not None
+    old_cookie = route.flow_cookie(0)
+    out = net.core.on_flow_removed(route.ingress(0), old_cookie, timed_out=False)
     assert out.messages == [] and out.jobs == []
-    assert cookie_of(net, "h1", "h3") == cookie
-    assert net.core.on_flow_removed(2, COOKIE_APP | 0xABCDEF, idle=True).messages == []
+    net.link_down(2, 3)  # reroute: a new generation of the same pair
+    new = net.core.route_of(route.a, route.b)
+    assert new is not None and new.generation == route.generation + 1
+    out = net.core.on_flow_removed(new.ingress(0), old_cookie, timed_out=True)
+    assert out.messages == [] and new.live == {0, 1}
+    assert net.core.on_flow_removed(2, COOKIE_APP | 0xABCDEF, timed_out=True).messages == []
 
 
 def test_transit_miss_repairs_the_path() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
-    cookie = cookie_of(net, "h1", "h3")
-    net.tables.table(2).remove_cookie(cookie)  # s2 lost the pair's flows silently
+    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    assert route is not None
+    for direction in (0, 1):  # s2 lost the pair's flows silently
+        net.tables.table(2).remove_cookie(route.flow_cookie(direction))
     net.send("h1", net.ipv4("h1", "h3"))
     assert net.core.counters.transit_misses == 1
     assert net.walk("h1", "h3") == [1, 2, 3]
@@ -660,3 +679,103 @@ def test_api_on_an_empty_controller() -> None:
         status, body = _get(core, f"/v1/{name}")
         assert status == 200
         json.dumps(body, allow_nan=False)
+
+
+# ---------------------------------------------------------------------- review findings
+def test_a_port_whose_link_lldp_lost_is_not_an_access_port() -> None:
+    """LLDP lost on a working cable: a frame still in flight on it must not move a host."""
+    net = ready(ring(4))
+    net.deliver("h1", "h3")  # 1-2-3
+    net.block_lldp(2, 3)
+    net.advance(4)  # link 2-3 expires; the pair is rerouted via s4
+    assert net.core.topo.edge(2, 3) is None
+    p32 = net.link_port(3, 2)
+    assert not net.core.topo.is_access_port(3, p32, net.now)
+    net.inject(3, p32, net.ipv4("h1", "h3"))
+    h1 = net.core.hosts.by_mac(net.host("h1").mac)
+    assert h1 is not None and (h1.dpid, h1.port) == (1, net.host("h1").port)
+    assert net.deliver("h3", "h1") == [3, 4, 1]
+
+
+def test_a_host_forgotten_on_a_link_port_loses_its_routes() -> None:
+    """A path built towards a 'host' that turns out to sit behind a switch link goes."""
+    net = FakeNetwork(line(2), {"h1": 1, "h2": 2})
+    net.connect(1)
+    net.advance(3, lldp=False)  # s1's ports look like access ports; s2 not yet up
+    p12 = net.link_port(1, 2)
+    h1, h2 = net.host("h1"), net.host("h2")
+    net.inject(1, p12, arp_frame_bytes(h2.mac, h2.ip, h1.ip))  # h2's ARP over the cable
+    net.inject(1, h1.port, net.ipv4("h1", "h2"))  # h1 -> h2: a route out of the cable port
+    assert net.core.route_of(h1.mac, h2.mac) is not None
+    net.connect(2)
+    net.lldp_round()  # the cable is discovered
+    assert net.core.topo.is_link_port(1, p12)
+    assert net.core.route_of(h1.mac, h2.mac) is None
+    assert net.tables.outputs_on(1, p12) == []
+
+
+def test_dropping_a_pair_cancels_its_running_installation() -> None:
+    net = ready(line(4), {"h1": 1, "h4": 4}, extra_ports=1)
+    h1 = net.host("h1")
+    net.auto_barrier = False
+    net.send("h1", net.ipv4("h1", "h4"))  # install started; waits for s4's barrier
+    cookie = cookie_of(net, "h1", "h4")
+    assert net.installer.running()
+    net.now += 0.6
+    net.move_host("h1", 2)  # h1 moves and announces itself: its pair is dropped
+    net.send("h1", arp_frame_bytes(h1.mac, h1.ip, h1.ip))
+    assert net.installer.running() == []
+    net.auto_barrier = True
+    net.release_barriers()
+    assert net.tables.with_cookie(cookie) == []  # nothing more was installed
+    assert net.deliver("h4", "h1")[-1] == 2  # and the pair works from h1's new place
+
+
+def test_silent_hosts_age_out_unless_a_route_uses_them() -> None:
+    net = ready(ring(3), config=Config(host_timeout=10.0))
+    net.deliver("h1", "h2")
+    net.advance(12)
+    hosts = {h.mac for h in net.core.hosts.all()}
+    assert net.host("h3").mac not in hosts
+    assert {net.host("h1").mac, net.host("h2").mac} <= hosts
+    assert net.core.counters.hosts_aged_out == 1
+
+
+def test_the_host_table_is_bounded() -> None:
+    net = ready(line(1), {"h1": 1}, config=Config(max_hosts=3), extra_ports=0)
+    port = net.host("h1").port
+    for i in range(10):
+        mac = f"02:00:00:00:01:{i:02x}"
+        net.inject(1, port, ipv4_frame(mac, "ff:ff:ff:ff:ff:ff", f"10.9.0.{i + 1}",
+                                       "10.9.9.9", b"x"))
+    assert len(net.core.hosts) == 3
+    assert net.core.counters.hosts_refused >= 7
+
+
+def arp_frame_bytes(src_mac: str, src_ip: str, dst_ip: str) -> bytes:
+    pkt = packet.Packet()
+    pkt.add_protocol(ethernet.ethernet("ff:ff:ff:ff:ff:ff", src_mac, 0x0806))
+    pkt.add_protocol(arp.arp(opcode=arp.ARP_REQUEST, src_mac=src_mac, src_ip=src_ip,
+                             dst_mac="00:00:00:00:00:00", dst_ip=dst_ip))
+    pkt.serialize()
+    return bytes(pkt.data)
+
+
+def test_forged_or_replayed_lldp_changes_nothing() -> None:
+    """A host sees our probes on its port; it can neither forge nor replay them."""
+    from controller.lldp import build_probe
+
+    net = ready(ring(4))
+    net.deliver("h2", "h3")
+    h1 = net.host("h1")
+    before = sorted(net.core.topo.links())
+    p23 = net.link_port(2, 3)
+    # Forged: right format, wrong key.
+    net.packet_in(h1.dpid, h1.port, build_probe(2, p23, "", net.now, b"guessed key"))
+    # Replayed: a genuine probe of the s2-s3 link, injected later at h1's port.
+    genuine = next(m for m in net.core.probes_for(2, net.now - 10) if m.out_ports == (p23,))
+    net.packet_in(h1.dpid, h1.port, genuine.data)
+    assert sorted(net.core.topo.links()) == before
+    assert not net.core.topo.is_link_port(h1.dpid, h1.port)
+    assert net.core.counters.lldp_rejected == 2
+    assert net.deliver("h2", "h3") == [2, 3]

@@ -14,24 +14,40 @@ from controller.lldp import (
     Probe,
     build_probe,
     parse_probe,
+    probe_tag,
 )
+
+KEY = b"k" * 32
+TAG = probe_tag(KEY, 5, 3, 1.0)
 
 
 @pytest.mark.parametrize(
-    "dpid,port_no,sent_at,nonce",
+    "dpid,port_no,sent_at",
     [
-        (1, 1, 0.0, 0),
-        (0x0000_0000_0000_00FF, 48, 1234.5678, 42),
-        (0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FF00, 1e9 + 0.125, 2**63 - 1),
+        (1, 1, 0.0),
+        (0x0000_0000_0000_00FF, 48, 1234.5678),
+        (0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FF00, 1e9 + 0.125),
     ],
 )
-def test_round_trip(dpid: int, port_no: int, sent_at: float, nonce: int) -> None:
-    data = build_probe(dpid, port_no, "0a:00:00:00:00:01", sent_at, nonce)
-    assert parse_probe(data) == Probe(dpid, port_no, sent_at, nonce)
+def test_round_trip(dpid: int, port_no: int, sent_at: float) -> None:
+    data = build_probe(dpid, port_no, "0a:00:00:00:00:01", sent_at, KEY)
+    probe = parse_probe(data)
+    assert probe == Probe(dpid, port_no, sent_at, probe_tag(KEY, dpid, port_no, sent_at))
+    assert probe.verify(KEY)
+    assert not probe.verify(b"another controller's key")
+
+
+def test_a_forged_probe_does_not_verify() -> None:
+    """A host sees real probes; it cannot re-label one for another port or time."""
+    real = parse_probe(build_probe(5, 3, "0a:00:00:00:05:03", 1.0, KEY))
+    assert real is not None and real.verify(KEY)
+    assert not Probe(5, 4, 1.0, real.tag).verify(KEY)
+    assert not Probe(6, 3, 1.0, real.tag).verify(KEY)
+    assert not Probe(5, 3, 2.0, real.tag).verify(KEY)
 
 
 def test_probe_is_an_lldp_frame_to_the_nearest_bridge_group() -> None:
-    data = build_probe(5, 3, "0a:00:00:00:05:03", 1.0, 7)
+    data = build_probe(5, 3, "0a:00:00:00:05:03", 1.0, KEY)
     eth = packet.Packet(data).get_protocol(ethernet.ethernet)
     assert eth.dst == LLDP_MAC_NEAREST_BRIDGE
     assert eth.src == "0a:00:00:00:05:03"
@@ -40,11 +56,11 @@ def test_probe_is_an_lldp_frame_to_the_nearest_bridge_group() -> None:
 
 @pytest.mark.parametrize("hw_addr", ["", "00:00:00:00:00:00"])
 def test_probe_without_a_port_address_uses_a_unicast_source(hw_addr: str) -> None:
-    data = build_probe(5, 3, hw_addr, 1.0, 7)
+    data = build_probe(5, 3, hw_addr, 1.0, KEY)
     eth = packet.Packet(data).get_protocol(ethernet.ethernet)
     assert not int(eth.src[:2], 16) & 1
     assert eth.src != "00:00:00:00:00:00"
-    assert parse_probe(data) == Probe(5, 3, 1.0, 7)
+    assert parse_probe(data) == Probe(5, 3, 1.0, TAG)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +79,7 @@ def test_garbage_is_none(data: bytes) -> None:
 
 
 def test_truncated_probe_is_none() -> None:
-    data = build_probe(5, 3, "0a:00:00:00:05:03", 1.0, 7)
+    data = build_probe(5, 3, "0a:00:00:00:05:03", 1.0, KEY)
     for cut in range(0, len(data) - 1, 3):
         assert parse_probe(data[:cut]) is None, cut
 
@@ -86,7 +102,7 @@ def _lldp_frame(*tlvs: object) -> bytes:
 
 def _org(oui: bytes = OUI, subtype: int = SUBTYPE_PROBE, info: bytes | None = None) -> object:
     if info is None:
-        info = struct.pack("!dQ", 1.0, 7)
+        info = struct.pack("!d16s", 1.0, TAG)
     return lldp.OrganizationallySpecific(oui=oui, subtype=subtype, info=info)
 
 
@@ -101,7 +117,7 @@ def _port(port_id: bytes = struct.pack("!I", 3)) -> object:
 def test_hand_built_probe_parses() -> None:
     """The helpers below build a valid probe; each foreign variant changes one thing."""
     data = _lldp_frame(_chassis(), _port(), lldp.TTL(ttl=120), _org(), lldp.End())
-    assert parse_probe(data) == Probe(5, 3, 1.0, 7)
+    assert parse_probe(data) == Probe(5, 3, 1.0, TAG)
 
 
 @pytest.mark.parametrize(

@@ -116,3 +116,27 @@ def test_the_property_run_covers_every_route() -> None:
     # Schemathesis leaves out the document it was loaded from.
     expected = {(r.method, r.template) for r in api.ROUTES} - {("GET", "/v1/openapi.json")}
     assert tested == expected
+
+
+def test_review_findings_undecodable_and_odd_input_gets_json_4xx() -> None:
+    app, _ = make_app(token="s3cret")
+    cases = [
+        ("GET", "/v1/paths/1/2?k=%C2%B2", b"", {}, 400),  # a unicode digit is not a k
+        ("GET", "/v1/flows?dpid=%ff", b"", {}, 400),  # not UTF-8
+        ("GET", "/v1/paths/%ff/1", b"", {}, 400),
+        ("GET", "/v1", b"", {}, 404),
+        ("GET", "/v1/health%0A", b"", {}, 404),  # no newline tricks past the route table
+        ("PUT", "/v1/links/1/2/cost", b'{"cost": 1' + b"0" * 400 + b"}",
+         {"Authorization": "Bearer s3cret"}, 400),
+        ("PUT", "/v1/metric", b'{"metric": "hop"}', {"Authorization": "Bearer \xe9"}, 401),
+    ]
+    for method, path, body, headers, want in cases:
+        path_only, _, query = path.partition("?")
+        from urllib.parse import unquote_to_bytes
+
+        raw_path = unquote_to_bytes(path_only).decode("latin-1")
+        status, hdrs, out = wsgi_call(app, method, raw_path + ("?" + query if query else ""),
+                                      body, headers)
+        assert status == want, (path, status, out)
+        assert hdrs["Content-Type"].startswith("application/json")
+        assert "error" in json.loads(out)

@@ -1,0 +1,70 @@
+"""Per-link features for the cost model, from port counters only (no probes).
+
+For a directed link u:p -> v:q the features describe what u transmits on p (and v
+receives on q) over the last polling intervals. Rates are scale-free where that makes
+sense (utilization), with the capacity as its own feature, so one model can serve
+links of different speeds within the range it was trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from controller.stats import PortRates, PortTraffic
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "utilization",  # tx bit/s over capacity, last interval
+    "utilization_ewma",  # smoothed
+    "utilization_max",  # max over the last TREND_SAMPLES intervals
+    "utilization_trend",  # least-squares slope of utilization per second, same window
+    "rx_utilization",  # what the far end received, over capacity
+    "tx_mbps",
+    "tx_kpps",
+    "mean_packet_bytes",
+    "drops_ps",  # drops per second at both ends
+    "errors_ps",
+    "log10_capacity_bps",
+)
+TREND_SAMPLES = 5
+
+
+def _slope(points: Sequence[tuple[float, float]]) -> float:
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mx = sum(t for t, _ in points) / n
+    my = sum(u for _, u in points) / n
+    var = sum((t - mx) ** 2 for t, _ in points)
+    if var <= 0:
+        return 0.0
+    return sum((t - mx) * (u - my) for t, u in points) / var
+
+
+def link_features(
+    tx: PortTraffic | None, rx: PortTraffic | None, capacity_bps: float
+) -> list[float] | None:
+    """Feature vector (in :data:`FEATURE_NAMES` order), or None before two samples exist."""
+    if tx is None or tx.current is None or capacity_bps <= 0:
+        return None
+    cur: PortRates = tx.current
+    recent = list(tx.history)[-TREND_SAMPLES:]
+    utils = [(r.at, r.tx_bps / capacity_bps) for r in recent]
+    rx_rate = rx.current.rx_bps if rx is not None and rx.current is not None else cur.tx_bps
+    drops = cur.drops_ps + (rx.current.drops_ps if rx is not None and rx.current else 0.0)
+    errors = cur.errors_ps + (rx.current.errors_ps if rx is not None and rx.current else 0.0)
+    mean_pkt = (cur.tx_bps / 8 / cur.tx_pps) if cur.tx_pps > 0 else 0.0
+    values = [
+        cur.tx_bps / capacity_bps,
+        tx.ewma_tx_bps / capacity_bps,
+        max(u for _, u in utils),
+        _slope(utils),
+        rx_rate / capacity_bps,
+        cur.tx_bps / 1e6,
+        cur.tx_pps / 1e3,
+        mean_pkt,
+        drops,
+        errors,
+        math.log10(capacity_bps),
+    ]
+    return [v if math.isfinite(v) else 0.0 for v in values]
