@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from controller.config import METRIC_CHOICES, METRICS
@@ -411,7 +412,14 @@ def delete_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Rep
 
 
 def get_model(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, ctx.core.model_status(ctx.clock()))
+    status = ctx.core.model_status(ctx.clock())
+    age = status.get("last_prediction_age_s")
+    status["last_prediction_time"] = (
+        None
+        if not isinstance(age, int | float)
+        else datetime.fromtimestamp(time.time() - age, tz=UTC).isoformat(timespec="seconds")
+    )
+    return Reply(200, status)
 
 
 def get_openapi(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:

@@ -19,7 +19,7 @@ from ryu.lib.packet import arp, ethernet, ipv4, packet
 
 from controller.config import METRIC_CHOICES, Config
 from controller.costmodel import CostModel, ModelError, cost_from_latency
-from controller.features import FEATURE_NAMES, link_features
+from controller.features import FEATURE_NAMES, link_features, switch_overload_bps
 from controller.hosts import HostTable
 from controller.latency import LatencyEstimator, echo_payload, echo_sent_at
 from controller.lldp import build_probe, parse_probe
@@ -267,6 +267,12 @@ class ControllerCore:
         Returns how many links were predicted.
         """
         edges = list(self.topo.graph.edges(data=True))
+        overload = {
+            d: switch_overload_bps(
+                [t for p in self.topo.ports(d) if (t := self.traffic.get(d, p)) is not None]
+            )
+            for d in self.topo.switches()
+        }
         rows, states = [], []
         for u, v, data in edges:
             st = data["state"]
@@ -274,6 +280,7 @@ class ControllerCore:
                 self.traffic.get(u, st.src_port),
                 self.traffic.get(v, st.dst_port),
                 st.capacity_bps,
+                overload[u],
             )
             st.predicted_cost = st.predicted_latency_ms = None
             st.features_at = now if st.features is not None else None

@@ -25,7 +25,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "drops_ps",  # drops per second at both ends
     "errors_ps",
     "log10_capacity_bps",
+    "saturated_s",  # how long utilization has stayed above SATURATED (s)
+    "src_overload",  # (rx - tx) over all ports of the source switch, over capacity:
+    #   traffic arriving faster than it leaves, i.e. a queue growing
+    "src_overload_max",  # its maximum over the last TREND_SAMPLES intervals
 )
+SATURATED = 0.95
 TREND_SAMPLES = 5
 
 
@@ -41,10 +46,29 @@ def _slope(points: Sequence[tuple[float, float]]) -> float:
     return sum((t - mx) * (u - my) for t, u in points) / var
 
 
+def switch_overload_bps(ports: Sequence[PortTraffic]) -> list[float]:
+    """Per recent sample (oldest first, up to TREND_SAMPLES): received minus transmitted
+    bit/s summed over a switch's ports (all polled in one reply, so samples line up)."""
+    histories = [list(p.history)[-TREND_SAMPLES:] for p in ports if p.history]
+    if not histories:
+        return []
+    n = min(len(h) for h in histories)
+    return [
+        sum(h[len(h) - n + i].rx_bps - h[len(h) - n + i].tx_bps for h in histories)
+        for i in range(n)
+    ]
+
+
 def link_features(
-    tx: PortTraffic | None, rx: PortTraffic | None, capacity_bps: float
+    tx: PortTraffic | None,
+    rx: PortTraffic | None,
+    capacity_bps: float,
+    overload_bps: Sequence[float] = (),
 ) -> list[float] | None:
-    """Feature vector (in :data:`FEATURE_NAMES` order), or None before two samples exist."""
+    """Feature vector (in :data:`FEATURE_NAMES` order), or None before two samples exist.
+
+    ``overload_bps`` is :func:`switch_overload_bps` of the link's source switch.
+    """
     if tx is None or tx.current is None or capacity_bps <= 0:
         return None
     cur: PortRates = tx.current
@@ -54,6 +78,15 @@ def link_features(
     drops = cur.drops_ps + (rx.current.drops_ps if rx is not None and rx.current else 0.0)
     errors = cur.errors_ps + (rx.current.errors_ps if rx is not None and rx.current else 0.0)
     mean_pkt = (cur.tx_bps / 8 / cur.tx_pps) if cur.tx_pps > 0 else 0.0
+    saturated_since = None
+    for r in reversed(tx.history):
+        if r.tx_bps / capacity_bps < SATURATED:
+            break
+        saturated_since = r.at
+    saturated_s = cur.at - saturated_since if saturated_since is not None else 0.0
+    if saturated_since is not None and len(tx.history) > 1:
+        saturated_s += cur.at - tx.history[-2].at  # the first saturated interval counts
+    over = [max(0.0, o) / capacity_bps for o in overload_bps] or [0.0]
     values = [
         cur.tx_bps / capacity_bps,
         tx.ewma_tx_bps / capacity_bps,
@@ -66,5 +99,8 @@ def link_features(
         drops,
         errors,
         math.log10(capacity_bps),
+        saturated_s,
+        over[-1],
+        max(over),
     ]
     return [v if math.isfinite(v) else 0.0 for v in values]

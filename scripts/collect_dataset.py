@@ -61,10 +61,16 @@ class Flow:
     port: int
 
 
-def plan(rng: random.Random, hosts: list[str], seconds: float, bw_mbps: float) -> list[Flow]:
+def plan(rng: random.Random, hosts: dict[str, str], seconds: float, bw_mbps: float) -> list[Flow]:
+    """1 to 4 flows; most between hosts on different switches (so they load links)."""
     flows = []
+    names = sorted(hosts)
     for i in range(rng.randint(1, 4)):
-        src, dst = rng.sample(hosts, 2)
+        src, dst = rng.sample(names, 2)
+        for _ in range(10):
+            if hosts[src] != hosts[dst] or rng.random() < 0.1:
+                break
+            src, dst = rng.sample(names, 2)
         start = rng.uniform(0, seconds * 0.6)
         duration = rng.uniform(5, max(6.0, seconds - start - 2))
         udp = None if rng.random() < 0.5 else round(bw_mbps * rng.uniform(0.1, 1.4), 2)
@@ -78,7 +84,14 @@ def run_scenario(
     topo = build_topo(spec)
     bw = max(topo.shaped_capacities_bps().values()) / 1e6
     cfg = lab.write_controller_config(topo, workdir / f"s{index}.toml", metric="hop", model_path="")
-    flows = plan(rng, [h for h in topo.hosts()], seconds, bw)
+    switches = set(topo.switches())
+    attach = {}
+    for a, b in topo.links():
+        if a in switches and b not in switches:
+            attach[b] = a
+        elif b in switches and a not in switches:
+            attach[a] = b
+    flows = plan(rng, attach, seconds, bw)
     print(
         f"[collect] scenario {index}: {spec}, {len(flows)} flows: "
         + "; ".join(

@@ -68,3 +68,39 @@ def test_cost_metric_routes_the_second_flow_around_the_congestion(lab_factory, t
     assert hop_path == [1, 2, 3]
     assert cost_path == [1, 4, 5, 3]
     assert cost_mbps >= 1.6 * hop_mbps
+
+
+def test_measured_latency_rises_with_the_queue_on_a_shaped_link(lab_factory, tmp_path) -> None:
+    topo = build_topo("twopath,10")
+    cfg = lab.write_controller_config(topo, tmp_path / "lat.toml", metric="hop")
+    ctl, net = lab_factory(topo, config_file=cfg)
+    net.wait_discovered(ctl)
+
+    def s1_s2() -> dict:
+        links = lab.get_json(f"{ctl.rest_url}/v1/links")
+        return next(
+            lk
+            for lk in links
+            if lk["src"]["dpid"].endswith("1") and lk["dst"]["dpid"].endswith("2")
+        )
+
+    lab.wait_for(lambda: s1_s2()["latency_ms"] is not None, 15, "a first latency estimate")
+    time.sleep(2)
+    idle = [s1_s2()["latency_ms"] for _ in range(3) if time.sleep(0.5) is None]
+    h1, h3 = net.host("h1"), net.host("h3")
+    h3.cmd(f"iperf3 -s -1 -D -p 5201 --pidfile {tmp_path}/lat.pid")
+    lab.wait_for(lambda: "5201" in h3.cmd("ss -ltn"), 10, "iperf3 server")
+    # UDP at 12 Mbit/s into a 10 Mbit/s link: the htb queue fills.
+    h1.cmd(f"timeout 30 iperf3 -c {h3.IP()} -p 5201 -u -b 12M -t 10 > /dev/null 2>&1 &")
+    time.sleep(6)
+    loaded = [s1_s2() for _ in range(3) if time.sleep(0.5) is None]
+    h3.cmd(f"kill $(cat {tmp_path}/lat.pid 2>/dev/null) 2>/dev/null")
+    busy = [lk["latency_ms"] for lk in loaded]
+    util = loaded[-1]["utilization"]
+    print(
+        f"\ns1->s2 one-way delay: idle {[round(x, 2) for x in idle]} ms; with 12 Mbit/s "
+        f"UDP on the 10 Mbit/s link {[round(x, 1) for x in busy]} ms "
+        f"(utilization {util:.2f})"
+    )
+    assert min(busy) > 10 * max(max(idle), 0.5)
+    assert util > 0.9

@@ -746,8 +746,9 @@ def test_the_host_table_is_bounded() -> None:
     port = net.host("h1").port
     for i in range(10):
         mac = f"02:00:00:00:01:{i:02x}"
-        net.inject(1, port, ipv4_frame(mac, "ff:ff:ff:ff:ff:ff", f"10.9.0.{i + 1}",
-                                       "10.9.9.9", b"x"))
+        net.inject(
+            1, port, ipv4_frame(mac, "ff:ff:ff:ff:ff:ff", f"10.9.0.{i + 1}", "10.9.9.9", b"x")
+        )
     assert len(net.core.hosts) == 3
     assert net.core.counters.hosts_refused >= 7
 
@@ -755,8 +756,15 @@ def test_the_host_table_is_bounded() -> None:
 def arp_frame_bytes(src_mac: str, src_ip: str, dst_ip: str) -> bytes:
     pkt = packet.Packet()
     pkt.add_protocol(ethernet.ethernet("ff:ff:ff:ff:ff:ff", src_mac, 0x0806))
-    pkt.add_protocol(arp.arp(opcode=arp.ARP_REQUEST, src_mac=src_mac, src_ip=src_ip,
-                             dst_mac="00:00:00:00:00:00", dst_ip=dst_ip))
+    pkt.add_protocol(
+        arp.arp(
+            opcode=arp.ARP_REQUEST,
+            src_mac=src_mac,
+            src_ip=src_ip,
+            dst_mac="00:00:00:00:00:00",
+            dst_ip=dst_ip,
+        )
+    )
     pkt.serialize()
     return bytes(pkt.data)
 

@@ -72,16 +72,34 @@ def test_features_need_two_samples_then_describe_the_load() -> None:
 def _tiny_model(path: Path, transform: str = "none") -> Path:
     """A model that learned latency ~ 50 ms * utilization^4 on synthetic rows."""
     rng = np.random.default_rng(0)
-    ranges = {"utilization_trend": (-0.5, 0.5), "tx_mbps": (0, 12), "tx_kpps": (0, 1.5),
-              "mean_packet_bytes": (0, 1500), "drops_ps": (0, 0), "errors_ps": (0, 0),
-              "log10_capacity_bps": (6.5, 7.5)}
+    ranges = {
+        "utilization_trend": (-0.5, 0.5),
+        "tx_mbps": (0, 12),
+        "tx_kpps": (0, 1.5),
+        "mean_packet_bytes": (0, 1500),
+        "drops_ps": (0, 0),
+        "errors_ps": (0, 0),
+        "log10_capacity_bps": (6.5, 7.5),
+        "saturated_s": (0, 10),
+        "src_overload": (0, 0.5),
+        "src_overload_max": (0, 0.5),
+    }
     x = np.column_stack([rng.uniform(*ranges.get(n, (0, 1.1)), size=400) for n in FEATURE_NAMES])
     y = 50 * np.minimum(x[:, 0], 1.0) ** 4
-    net = NeuralNetwork([len(FEATURE_NAMES), 8, 1], ["tanh", "identity"], seed=1, loss="mse",
-                        feature_names=list(FEATURE_NAMES))
+    net = NeuralNetwork(
+        [len(FEATURE_NAMES), 8, 1],
+        ["tanh", "identity"],
+        seed=1,
+        loss="mse",
+        feature_names=list(FEATURE_NAMES),
+    )
     net.fit(x, y[:, None], epochs=150, learning_rate=0.05, batch_size=32, scale_targets=True)
-    net.metadata.update(feature_min=x.min(axis=0).tolist(), feature_max=x.max(axis=0).tolist(),
-                        target_transform=transform, metrics={"r2": 0.9})
+    net.metadata.update(
+        feature_min=x.min(axis=0).tolist(),
+        feature_max=x.max(axis=0).tolist(),
+        target_transform=transform,
+        metrics={"r2": 0.9},
+    )
     net.save(path)
     return path
 
@@ -119,9 +137,11 @@ def test_cost_from_latency() -> None:
 
 # ------------------------------------------------------------------ in the controller
 def _ring_with_model(tmp_path: Path, **cfg: object) -> FakeNetwork:
-    config = Config(model_path=str(_tiny_model(tmp_path / "m.npz")),
-                    link_capacity_bps={f"{a}-{b}": CAP for a in range(1, 5) for b in range(1, 5)
-                                       if a != b}, **cfg)  # type: ignore[arg-type]
+    config = Config(
+        model_path=str(_tiny_model(tmp_path / "m.npz")),
+        link_capacity_bps={f"{a}-{b}": CAP for a in range(1, 5) for b in range(1, 5) if a != b},
+        **cfg,
+    )  # type: ignore[arg-type]
     net = FakeNetwork(nx.cycle_graph(range(1, 5)), config=config)
     net.discover()
     return net
@@ -187,8 +207,9 @@ def test_weights_are_never_nan_infinite_or_negative(tmp_path: Path, monkeypatch)
 
 
 def test_missing_model_runs_on_hop(tmp_path: Path) -> None:
-    net = FakeNetwork(nx.cycle_graph(range(1, 4)),
-                      config=Config(model_path=str(tmp_path / "missing.npz")))
+    net = FakeNetwork(
+        nx.cycle_graph(range(1, 4)), config=Config(model_path=str(tmp_path / "missing.npz"))
+    )
     net.discover()
     assert net.core.model is None and "not found" in net.core.model_error
     assert net.core.update_costs(1.0) == 0

@@ -126,8 +126,13 @@ def test_review_findings_undecodable_and_odd_input_gets_json_4xx() -> None:
         ("GET", "/v1/paths/%ff/1", b"", {}, 400),
         ("GET", "/v1", b"", {}, 404),
         ("GET", "/v1/health%0A", b"", {}, 404),  # no newline tricks past the route table
-        ("PUT", "/v1/links/1/2/cost", b'{"cost": 1' + b"0" * 400 + b"}",
-         {"Authorization": "Bearer s3cret"}, 400),
+        (
+            "PUT",
+            "/v1/links/1/2/cost",
+            b'{"cost": 1' + b"0" * 400 + b"}",
+            {"Authorization": "Bearer s3cret"},
+            400,
+        ),
         ("PUT", "/v1/metric", b'{"metric": "hop"}', {"Authorization": "Bearer \xe9"}, 401),
     ]
     for method, path, body, headers, want in cases:
@@ -135,8 +140,9 @@ def test_review_findings_undecodable_and_odd_input_gets_json_4xx() -> None:
         from urllib.parse import unquote_to_bytes
 
         raw_path = unquote_to_bytes(path_only).decode("latin-1")
-        status, hdrs, out = wsgi_call(app, method, raw_path + ("?" + query if query else ""),
-                                      body, headers)
+        status, hdrs, out = wsgi_call(
+            app, method, raw_path + ("?" + query if query else ""), body, headers
+        )
         assert status == want, (path, status, out)
         assert hdrs["Content-Type"].startswith("application/json")
         assert "error" in json.loads(out)
