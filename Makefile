@@ -4,11 +4,13 @@ PY     := $(VENV)/bin/python
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit test-integration lint clean help
+.PHONY: setup run test test-unit test-integration lint bench dataset model clean help
 
 help:
 	@echo "make run   [ARGS='--topo ring,6 --scripted']  controller + Mininet demo (root)"
 	@echo "make test  [PYTEST_ARGS=...]                  unit + integration tests (root for tier 2)"
+	@echo "make bench [ARGS='--quick']                   benchmarks -> bench/results.json (root)"
+	@echo "make dataset | model                         collect the link-cost dataset (root) | train"
 	@echo "make test-unit | test-integration | lint | setup | clean"
 
 setup:
@@ -25,6 +27,15 @@ test-unit: setup
 
 test-integration: setup
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m scripts.bench $(ARGS)
+
+dataset: setup
+	$(PY) -m scripts.collect_dataset $(ARGS)
+
+model: setup
+	$(PY) -m scripts.train_model $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check controller topologies scripts tests

@@ -354,8 +354,18 @@ class NeuralNetwork:
         validation: tuple[ArrayLike, ArrayLike] | None = None,
         patience: int | None = None,
         min_delta: float = 0.0,
+        optimizer: str = "sgd",
+        momentum: float = 0.9,
+        betas: tuple[float, float] = (0.9, 0.999),
     ) -> TrainingResult:
         """Train by gradient descent; ``batch_size=None`` means full batch.
+
+        ``optimizer``: ``"sgd"`` is plain gradient descent, ``w -= learning_rate * g`` (the
+        tutorial's rule); ``"momentum"`` adds heavy-ball momentum (a velocity
+        ``v = momentum * v + g``, ``w -= learning_rate * v``); ``"adam"`` scales each
+        step by running estimates of the gradient's first and second moments (Kingma and
+        Ba, 2015), which converges in far fewer epochs on badly scaled problems. All three
+        use the same backpropagated gradients.
 
         Normalisation is fitted here on X (and y if ``scale_targets``; only sensible with
         an identity output) and stored with the model. One ``loss_history`` entry per
@@ -377,6 +387,8 @@ class NeuralNetwork:
             raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
         if patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs a validation set")
+        if optimizer not in ("sgd", "momentum", "adam"):
+            raise ValueError(f"optimizer must be sgd, momentum or adam, got {optimizer!r}")
 
         x_raw = self._check_inputs(X, "X")
         t_raw = self._check_targets(y, x_raw.shape[0], "y")
@@ -402,14 +414,43 @@ class NeuralNetwork:
         self.loss_history = []
         self.val_loss_history = []
 
+        # Optimizer state: one (weights, biases) pair of arrays per layer and moment.
+        m1 = [(np.zeros_like(ly.weights), np.zeros_like(ly.biases)) for ly in self.layers]
+        m2 = [(np.zeros_like(ly.weights), np.zeros_like(ly.biases)) for ly in self.layers]
+        b1, b2 = betas
+        updates = 0
         for epoch in range(1, epochs + 1):
             order = self._shuffle_rng.permutation(n) if step < n else np.arange(n)
             for start in range(0, n, step):
                 idx = order[start : start + step]
                 grads = self._backprop(x[idx], t[idx])
-                for layer, gw, gb in zip(self.layers, grads.weights, grads.biases, strict=True):
-                    layer.weights -= learning_rate * gw
-                    layer.biases -= learning_rate * gb
+                updates += 1
+                for i, (layer, gw, gb) in enumerate(
+                    zip(self.layers, grads.weights, grads.biases, strict=True)
+                ):
+                    if optimizer == "sgd":
+                        layer.weights -= learning_rate * gw
+                        layer.biases -= learning_rate * gb
+                    elif optimizer == "momentum":
+                        vw, vb = m1[i]
+                        vw *= momentum
+                        vw += gw
+                        vb *= momentum
+                        vb += gb
+                        layer.weights -= learning_rate * vw
+                        layer.biases -= learning_rate * vb
+                    else:  # adam
+                        for param, g, m, v in (
+                            (layer.weights, gw, m1[i][0], m2[i][0]),
+                            (layer.biases, gb, m1[i][1], m2[i][1]),
+                        ):
+                            m *= b1
+                            m += (1 - b1) * g
+                            v *= b2
+                            v += (1 - b2) * g * g
+                            m_hat = m / (1 - b1**updates)
+                            v_hat = v / (1 - b2**updates)
+                            param -= learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
             train_loss = self._loss_value(self._forward(x), t)
             if not math.isfinite(train_loss):
                 self._restore(saved)
@@ -443,6 +484,7 @@ class NeuralNetwork:
             "loss": self.loss_name,
             "epochs_run": result.epochs_run,
             "learning_rate": float(learning_rate),
+            "optimizer": optimizer,
             "batch_size": batch_size,
             "n_samples": int(n),
             "final_loss": result.final_loss,

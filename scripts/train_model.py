@@ -8,8 +8,10 @@ seeded), never by row: rows of one scenario are strongly correlated in time, so 
 split would leak. Prints MAE, RMSE and R^2 (of the one-way delay in ms) on the test
 scenarios for: the from-scratch NumPy network (controller/nn.py), a linear
 least-squares baseline, and scikit-learn's MLPRegressor (a development-only dependency)
-with the same hidden layers, on the same split. Writes the model with its feature
-ranges, metrics and this command into --out, and the metrics next to it as JSON.
+with the same hidden layers, on the same split and with the same selection (every target
+transform and --restarts seeds, the best on the validation scenarios kept). Writes the
+model with its feature ranges, metrics and this command into --out, and the metrics
+next to it as JSON.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def from_target(t: np.ndarray, transform: str) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
+RESTARTS = 4  # random restarts (seeds); the one with the best validation R² is kept
+
+
 def train_numpy(train: Split, val: Split, transform: str, seed: int) -> tuple[NeuralNetwork, float]:
     net = NeuralNetwork(
         [len(FEATURE_NAMES), *HIDDEN, 1],
@@ -108,12 +113,13 @@ def train_numpy(train: Split, val: Split, transform: str, seed: int) -> tuple[Ne
         train.x,
         to_target(train.y, transform)[:, None],
         epochs=400,
-        learning_rate=0.05,
-        batch_size=64,
+        learning_rate=0.003,
+        batch_size=200,
         normalize_inputs=True,
         scale_targets=True,
         validation=(val.x, to_target(val.y, transform)[:, None]),
         patience=40,
+        optimizer="adam",
     )
     return net, time.perf_counter() - t0
 
@@ -170,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--transform", choices=("auto", "none", "log1p"), default="auto")
     p.add_argument("--no-sklearn", action="store_true")
+    p.add_argument("--restarts", type=int, default=RESTARTS, help="seeds tried per transform")
     args = p.parse_args(argv)
 
     x, y, s = load(args.data)
@@ -183,17 +190,24 @@ def main(argv: list[str] | None = None) -> int:
         f"test scenarios {test.scenarios}"
     )
 
-    # The target transform is chosen on the validation scenarios, never on test.
+    # The target transform and the restart are chosen on the validation scenarios,
+    # never on test; the reported training time is all the runs together.
     transforms = ["none", "log1p"] if args.transform == "auto" else [args.transform]
-    best: tuple[float, str, NeuralNetwork, float] | None = None
+    best: tuple[float, str, NeuralNetwork] | None = None
+    np_secs = 0.0
     for tf in transforms:
-        net, secs = train_numpy(train, val, tf, args.seed)
-        r2 = scores(val.y, from_target(net.predict(val.x)[:, 0], tf))["r2"]
-        print(f"numpy network, target {tf}: validation R² {r2:.4f} ({secs:.1f}s)")
-        if best is None or r2 > best[0]:
-            best = (r2, tf, net, secs)
+        for restart in range(args.restarts):
+            net, secs = train_numpy(train, val, tf, args.seed + restart)
+            np_secs += secs
+            r2 = scores(val.y, from_target(net.predict(val.x)[:, 0], tf))["r2"]
+            print(
+                f"numpy network, target {tf}, seed {args.seed + restart}: "
+                f"validation R² {r2:.4f} ({secs:.1f}s)"
+            )
+            if best is None or r2 > best[0]:
+                best = (r2, tf, net)
     assert best is not None
-    _, transform, net, np_secs = best
+    _, transform, net = best
 
     results: dict[str, dict[str, float]] = {}
     results["NumPy network (ours)"] = {
@@ -206,13 +220,26 @@ def main(argv: list[str] | None = None) -> int:
         "train_s": lin_secs,
     }
     if not args.no_sklearn:
-        sk = train_sklearn(train, transform, args.seed)
-        if sk is None:
+        # The same selection for the baseline: every transform and restart, best on
+        # validation, total time.
+        sk_best: tuple[float, str, Any] | None = None
+        sk_secs = 0.0
+        for tf in transforms:
+            for restart in range(args.restarts):
+                sk = train_sklearn(train, tf, args.seed + restart)
+                if sk is None:
+                    break
+                model, secs = sk
+                sk_secs += secs
+                r2 = scores(val.y, from_target(model.predict(val.x), tf))["r2"]
+                if sk_best is None or r2 > sk_best[0]:
+                    sk_best = (r2, tf, model)
+        if sk_best is None:
             print("scikit-learn not installed: MLPRegressor row skipped")
         else:
-            model, sk_secs = sk
+            _, sk_tf, model = sk_best
             results["scikit-learn MLPRegressor"] = {
-                **scores(test.y, from_target(model.predict(test.x), transform)),
+                **scores(test.y, from_target(model.predict(test.x), sk_tf)),
                 "train_s": sk_secs,
             }
     print(table(results))

@@ -448,3 +448,28 @@ def test_constructor_rejects_bad_architecture(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         NeuralNetwork(sizes, activations)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_every_optimizer_descends_and_is_deterministic(optimizer: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 3))
+    y = (np.sin(x[:, 0]) + 0.5 * x[:, 1] ** 2)[:, None]
+    lr = {"sgd": 0.05, "momentum": 0.01, "adam": 0.01}[optimizer]
+    runs = []
+    for _ in range(2):
+        net = NeuralNetwork([3, 16, 1], ["tanh", "identity"], seed=7, loss="mse")
+        net.fit(x, y, epochs=60, learning_rate=lr, batch_size=32, optimizer=optimizer)
+        runs.append(net)
+    hist = runs[0].loss_history
+    assert hist[-1] < 0.5 * hist[0]
+    assert np.array_equal(runs[0].predict(x), runs[1].predict(x))
+    assert runs[0].metadata["training"]["optimizer"] == optimizer
+
+
+def test_unknown_optimizer_is_rejected() -> None:
+    net = NeuralNetwork([2, 2, 1], ["tanh", "identity"])
+    with pytest.raises(ValueError, match="optimizer"):
+        net.fit(
+            np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, learning_rate=0.1, optimizer="rmsprop"
+        )

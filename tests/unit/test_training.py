@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from controller.costmodel import CostModel
 from controller.features import FEATURE_NAMES
@@ -34,7 +33,8 @@ def test_split_is_by_scenario_never_by_row() -> None:
 def test_training_on_a_subsample_beats_the_linear_baseline(tmp_path: Path, capsys) -> None:
     out = tmp_path / "m.npz"
     t0 = time.perf_counter()
-    assert train_model.main(["--subsample", "2000", "--out", str(out), "--transform", "log1p"]) == 0
+    args = ["--subsample", "2000", "--out", str(out), "--transform", "none", "--restarts", "1"]
+    assert train_model.main(args) == 0
     secs = time.perf_counter() - t0
     printed = capsys.readouterr().out
     print(printed)
@@ -49,7 +49,6 @@ def test_training_on_a_subsample_beats_the_linear_baseline(tmp_path: Path, capsy
     assert np.all(model.predict_latency_ms(x) >= 0)
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model")
 def test_the_shipped_model_loads_and_meets_its_recorded_targets() -> None:
     model = CostModel.load(SHIPPED)
     m = model.metrics

@@ -1,0 +1,308 @@
+"""Benchmarks, each against a baseline measured in the same run: `make bench`.
+
+    sudo .venv/bin/python -m scripts.bench [--quick] [--only NAME ...] [--out bench/results.json]
+
+Rows (each with the machine and the exact command):
+  path       path queries on 100 / 1,000 / 10,000-switch graphs (first after a weight
+             change, repeated; p50/p99) and re-weighting every link after a stats round
+  nn         NumPy network training time and test error vs scikit-learn's MLPRegressor on
+             the shipped dataset; prediction time for 1,000 links
+  flowsetup  flow setups/s and per-setup latency of this app vs ryu.app.simple_switch_13
+             on the same emulated topology (scripts/ofemu.py), and their ratio
+  discovery  time from emulated switches connecting to a complete graph (20/100/1,000)
+  rest       path queries/s and p99 against a live controller on loopback
+  failover   outage (ms) when a link is cut during a 10 ms ping (Mininet ring and fat-tree)
+
+Everything is bounded in count and time. Targets are printed next to each figure with
+the gap when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from controller.config import Config
+from controller.routing import Router
+from controller.topology import LinkKey, NetworkGraph, PortInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+class Results:
+    def __init__(self, command: str) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.command = command
+
+    def add(
+        self,
+        bench: str,
+        name: str,
+        value: float,
+        unit: str,
+        target: str = "",
+        met: bool | None = None,
+        **extra: Any,
+    ) -> None:
+        row = {
+            "bench": bench,
+            "name": name,
+            "value": value,
+            "unit": unit,
+            "target": target,
+            "met": met,
+            "machine": machine(),
+            "command": self.command,
+            **extra,
+        }
+        self.rows.append(row)
+        mark = "" if met is None else (" (target met)" if met else " (TARGET MISSED)")
+        print(f"[bench] {bench}: {name} = {value:.4g} {unit}{mark}", flush=True)
+
+    def markdown(self) -> str:
+        lines = ["| bench | measurement | value | target | met |", "|---|---|---|---|---|"]
+        for r in self.rows:
+            met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
+            lines.append(
+                f"| {r['bench']} | {r['name']} | {r['value']:.4g} {r['unit']} | "
+                f"{r['target']} | {met} |"
+            )
+        m = machine()
+        lines.append(
+            f"\nMachine: {m['cores']} cores, Python {m['python']}, {m['platform']}. "
+            f"Command: `{self.command}`"
+        )
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- path
+def synthetic_graph(n: int, degree: int = 4, seed: int = 1) -> NetworkGraph:
+    """A connected random regular graph of ``n`` switches in our NetworkGraph."""
+    g = nx.random_regular_graph(degree, n, seed=seed)
+    topo = NetworkGraph(Config(link_timeout=1e9, lldp_interval=1.0))
+    ports: dict[int, int] = {}
+    for node in g.nodes:
+        topo.add_switch(node + 1, [PortInfo(p, speed_bps=10**9) for p in range(1, degree + 2)], 0.0)
+    for u, v in g.edges:
+        pu = ports[u] = ports.get(u, 1) + 1
+        pv = ports[v] = ports.get(v, 1) + 1
+        topo.link_seen(LinkKey(u + 1, pu, v + 1, pv), 1.0)
+        topo.link_seen(LinkKey(v + 1, pv, u + 1, pu), 1.0)
+    return topo
+
+
+def bench_path(res: Results, quick: bool) -> None:
+    sizes = [100, 1000] if quick else [100, 1000, 10000]
+    for n in sizes:
+        topo = synthetic_graph(n)
+        router = Router(topo)
+        rng = random.Random(n)
+        pairs = [tuple(rng.sample(range(1, n + 1), 2)) for _ in range(200 if n < 10000 else 40)]
+        # Re-weight every link as after a stats round (utilization changes), then query.
+        edges = list(topo.graph.edges(data=True))
+        reweigh: list[float] = []
+        first: list[float] = []
+        repeated: list[float] = []
+        for _round in range(5 if n < 10000 else 2):
+            t0 = time.perf_counter()
+            for u, v, data in edges:
+                data["state"].utilization = rng.random() * 0.9
+                topo.refresh_weights(u, v)
+            reweigh.append(time.perf_counter() - t0)
+            for i, (a, b) in enumerate(pairs):
+                t0 = time.perf_counter()
+                router.shortest_path(a, b, "utilization")
+                (first if i == 0 else repeated).append(time.perf_counter() - t0)
+        p99 = pct(repeated, 99) * 1e3
+        res.add("path", f"{n} switches: path query p50", pct(repeated, 50) * 1e3, "ms")
+        res.add(
+            "path",
+            f"{n} switches: path query p99",
+            p99,
+            "ms",
+            target="< 1 ms at 1,000 switches" if n == 1000 else "",
+            met=(p99 < 1.0) if n == 1000 else None,
+        )
+        res.add(
+            "path",
+            f"{n} switches: first query after a weight change p50",
+            pct(first, 50) * 1e3,
+            "ms",
+        )
+        res.add(
+            "path", f"{n} switches: re-weight all {len(edges)} links", pct(reweigh, 50) * 1e3, "ms"
+        )
+
+
+# ----------------------------------------------------------------------------- nn
+def bench_nn(res: Results, quick: bool) -> None:
+    from scripts import train_model
+
+    data = ROOT / "data" / "linkcost.csv"
+    x, y, s = train_model.load(data)
+    train, val, test = train_model.split_by_scenario(x, y, s, 0)
+    t0 = time.perf_counter()
+    net, _ = train_model.train_numpy(train, val, "log1p", 0)
+    ours_s = time.perf_counter() - t0
+    ours = train_model.scores(test.y, train_model.from_target(net.predict(test.x)[:, 0], "log1p"))
+    sk = train_model.train_sklearn(train, "log1p", 0)
+    res.add("nn", "NumPy network training time", ours_s, "s")
+    res.add("nn", "NumPy network test RMSE", ours["rmse_ms"], "ms")
+    res.add("nn", "NumPy network test R²", ours["r2"], "")
+    if sk is not None:
+        model, sk_s = sk
+        theirs = train_model.scores(test.y, train_model.from_target(model.predict(test.x), "log1p"))
+        res.add("nn", "MLPRegressor training time", sk_s, "s")
+        res.add("nn", "MLPRegressor test RMSE", theirs["rmse_ms"], "ms")
+        res.add("nn", "MLPRegressor test R²", theirs["r2"], "")
+        res.add(
+            "nn",
+            "training speed-up vs MLPRegressor",
+            sk_s / ours_s,
+            "x",
+            target=">= 1x at equal or better test error",
+            met=sk_s >= ours_s and ours["rmse_ms"] <= theirs["rmse_ms"] * 1.02,
+        )
+    xs = np.repeat(test.x[:1], 1000, axis=0)
+    times = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        net.predict(xs)
+        times.append(time.perf_counter() - t0)
+    res.add("nn", "predict 1,000 links p50", pct(times, 50) * 1e3, "ms")
+
+
+# ----------------------------------------------------------------------------- failover
+def _outage_once(
+    spec: str, src: str, dst: str, workdir: Path
+) -> tuple[float, list[int], list[int]]:
+    """Cut the first link of src->dst's path during a 10 ms ping; (outage ms, paths)."""
+    import re
+
+    from scripts import lab
+    from topologies import build_topo
+
+    with lab.lab(build_topo(spec)) as (ctl, net):
+        net.wait_discovered(ctl)
+        if not net.ping(src, dst, count=3):
+            raise RuntimeError(f"{src} cannot reach {dst} before the cut")
+        a, b = net.host(src), net.host(dst)
+        key = sorted([a.MAC(), b.MAC()])
+        route = next(
+            r for r in lab.get_json(f"{ctl.rest_url}/v1/routes") if sorted(r["hosts"]) == key
+        )
+        before = [int(h["dpid"], 16) for h in route["hops"]]
+        names = {int(sw.dpid, 16): sw.name for sw in net.net.switches}
+        cut = (
+            (names[before[1]], names[before[2]])
+            if len(before) > 2
+            else (names[before[0]], names[before[1]])
+        )
+        log = workdir / f"ping-{spec}.log"
+        pid = a.cmd(f"ping -i 0.01 -c 300 -W 1 {b.IP()} > {log} 2>&1 & echo $!").split()[-1]
+        time.sleep(1.0)
+        net.net.configLinkStatus(cut[0], cut[1], "down")
+        lab.wait_for(lambda: not a.cmd(f"kill -0 {pid} 2>/dev/null && echo y").strip(), 20, "ping")
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", log.read_text())
+        if not m:
+            raise RuntimeError(f"no ping summary: {log.read_text()[-300:]}")
+        lost = int(m.group(1)) - int(m.group(2))
+        route = next(
+            r for r in lab.get_json(f"{ctl.rest_url}/v1/routes") if sorted(r["hosts"]) == key
+        )
+        after = [int(h["dpid"], 16) for h in route["hops"]]
+        return lost * 10.0, before, after
+
+
+def bench_failover(res: Results, quick: bool) -> None:
+    import tempfile
+
+    trials = 1 if quick else 3
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, src, dst in (("ring,6", "h1", "h4"), ("fattree,4", "h1", "h16")):
+            outages = []
+            for _ in range(trials):
+                ms, before, after = _outage_once(spec, src, dst, Path(tmp))
+                outages.append(ms)
+            res.add(
+                "failover",
+                f"{spec}: outage, link cut during 10 ms ping (median of {trials})",
+                statistics.median(outages),
+                "ms",
+                target="< 100 ms",
+                met=statistics.median(outages) < 100,
+                trials=outages,
+                path_before=before,
+                path_after=after,
+            )
+
+
+# ----------------------------------------------------------------------------- registry
+BENCHES: dict[str, Callable[[Results, bool], None]] = {
+    "path": bench_path,
+    "nn": bench_nn,
+    "failover": bench_failover,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="scripts.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    p.add_argument("--only", nargs="*", choices=sorted(BENCHES), default=None)
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = p.parse_args(argv)
+    command = "python -m scripts.bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    res = Results(command.strip())
+    t0 = time.monotonic()
+    failed = []
+    for name in args.only or list(BENCHES):
+        try:
+            BENCHES[name](res, args.quick)
+        except Exception as exc:  # one failing bench must not hide the others' figures
+            print(f"[bench] {name} FAILED: {type(exc).__name__}: {exc}", flush=True)
+            failed.append(name)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "command": res.command,
+                "seconds": time.monotonic() - t0,
+                "rows": res.rows,
+                "failed": failed,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(res.markdown())
+    print(f"\n[bench] {len(res.rows)} rows in {time.monotonic() - t0:.0f}s -> {args.out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
