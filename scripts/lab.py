@@ -9,6 +9,7 @@ or ``killall``.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import shutil
@@ -75,7 +76,9 @@ def port_open(host: str, port: int) -> bool:
 def run(
     cmd: Sequence[str], check: bool = True, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        list(cmd), capture_output=True, text=True, errors="replace", timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise LabError(
             f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}"
@@ -442,6 +445,10 @@ class LabNetwork:
                         f"external_ids:{OWNER_KEY}={self.owner}",
                     ]
                 )
+            for node in [*self.net.hosts, *self.net.switches]:
+                # Mininet decodes shell output as strict UTF-8; a stray byte must not abort
+                # a test (seen once: a 0xa0 byte in a host's output).
+                node.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             for host in self.net.hosts:
                 # The userspace datapath drops TCP with partial checksums: compute them in the host.
                 for intf in host.intfList():
