@@ -397,7 +397,9 @@ class ControllerCore:
             self.counters.lldp_rejected += 1
             return Output()  # not ours: another controller's, or forged
         age = now - probe.sent_at
-        if not -0.01 <= age <= self.config.link_timeout:
+        # Generous (two link timeouts): a busy controller may take a while to get to a
+        # probe, and rejecting every late one would lose every link exactly when busy.
+        if not -0.01 <= age <= 2 * self.config.link_timeout:
             self.counters.lldp_rejected += 1
             return Output()  # a replay of an old probe (or a clock oddity)
         key = LinkKey(probe.dpid, probe.port_no, dpid, in_port)
@@ -442,6 +444,8 @@ class ControllerCore:
         self.counters.packet_ins += 1
         if not self.topo.has_switch(dpid):
             return Output()
+        if data[12:14] == b"\x88\xcc":  # LLDP: our own fast parser, before Ryu's
+            return self._on_lldp(dpid, in_port, data, now)
         try:
             pkt = packet.Packet(data)
             eth = pkt.get_protocol(ethernet.ethernet)

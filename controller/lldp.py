@@ -14,8 +14,6 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from ryu.lib.packet import ethernet, lldp, packet
-
 LLDP_MAC_NEAREST_BRIDGE = "01:80:c2:00:00:0e"
 OUI = b"\x00\x26\xe1"  # used with our own subtype below
 SUBTYPE_PROBE = 0x5D
@@ -39,55 +37,90 @@ def probe_tag(key: bytes, dpid: int, port_no: int, sent_at: float) -> bytes:
     return hmac.new(key, msg, hashlib.sha256).digest()[:16]
 
 
+_TLV = struct.Struct("!H")
+_LLDP_DST = bytes.fromhex("0180c200000e")
+_ETH_LLDP = b"\x88\xcc"
+TLV_END, TLV_CHASSIS, TLV_PORT, TLV_TTL, TLV_ORG = 0, 1, 2, 3, 127
+CHASSIS_LOCAL = 7  # chassis id subtype: locally assigned
+PORT_COMPONENT = 2  # port id subtype: port component
+DEFAULT_SRC = bytes.fromhex("020000000001")
+
+
+def _tlv(kind: int, value: bytes) -> bytes:
+    return _TLV.pack((kind << 9) | len(value)) + value
+
+
+def _mac_bytes(mac: str) -> bytes:
+    try:
+        raw = bytes.fromhex(mac.replace(":", ""))
+    except ValueError:
+        return DEFAULT_SRC
+    return raw if len(raw) == 6 and any(raw) else DEFAULT_SRC
+
+
 def build_probe(dpid: int, port_no: int, hw_addr: str, sent_at: float, key: bytes) -> bytes:
-    """An LLDP frame that says "sent from (dpid, port_no) at sent_at"."""
-    src = hw_addr if hw_addr and hw_addr != "00:00:00:00:00:00" else "02:00:00:00:00:01"
-    pkt = packet.Packet()
-    pkt.add_protocol(ethernet.ethernet(LLDP_MAC_NEAREST_BRIDGE, src, ethernet.ether.ETH_TYPE_LLDP))
-    tlvs = (
-        lldp.ChassisID(
-            subtype=lldp.ChassisID.SUB_LOCALLY_ASSIGNED, chassis_id=f"dpid:{dpid:016x}".encode()
-        ),
-        lldp.PortID(subtype=lldp.PortID.SUB_PORT_COMPONENT, port_id=struct.pack("!I", port_no)),
-        lldp.TTL(ttl=120),
-        lldp.OrganizationallySpecific(
-            oui=OUI,
-            subtype=SUBTYPE_PROBE,
-            info=_PROBE.pack(sent_at, probe_tag(key, dpid, port_no, sent_at)),
-        ),
-        lldp.End(),
+    """An LLDP frame that says "sent from (dpid, port_no) at sent_at", signed with ``key``.
+
+    Built with ``struct`` (a probe goes out of every port every second; Ryu's packet
+    library took a tenth of the controller's time at 1,000 switches)."""
+    info = _PROBE.pack(sent_at, probe_tag(key, dpid, port_no, sent_at))
+    return b"".join(
+        (
+            _LLDP_DST,
+            _mac_bytes(hw_addr),
+            _ETH_LLDP,
+            _tlv(
+                TLV_CHASSIS,
+                bytes([CHASSIS_LOCAL]) + f"dpid:{dpid & 0xFFFFFFFFFFFFFFFF:016x}".encode(),
+            ),
+            _tlv(TLV_PORT, bytes([PORT_COMPONENT]) + struct.pack("!I", port_no & 0xFFFFFFFF)),
+            _tlv(TLV_TTL, struct.pack("!H", 120)),
+            _tlv(TLV_ORG, OUI + bytes([SUBTYPE_PROBE]) + info),
+            _tlv(TLV_END, b""),
+        )
     )
-    pkt.add_protocol(lldp.lldp(tlvs))
-    pkt.serialize()
-    return bytes(pkt.data)
 
 
 def parse_probe(data: bytes) -> Probe | None:
     """The probe in ``data``, or None if it is not one of ours (or malformed)."""
+    if len(data) < 14 or data[12:14] != _ETH_LLDP:
+        return None
+    off, end = 14, len(data)
+    chassis = port = info = None
+    first = True
+    while off + 2 <= end:
+        (head,) = _TLV.unpack_from(data, off)
+        kind, length = head >> 9, head & 0x1FF
+        off += 2
+        if off + length > end:
+            return None
+        value = data[off : off + length]
+        off += length
+        if first and kind != TLV_CHASSIS:
+            return None  # LLDP requires the chassis id first
+        first = False
+        if kind == TLV_END:
+            break
+        if kind == TLV_CHASSIS:
+            chassis = value
+        elif kind == TLV_PORT:
+            port = value
+        elif kind == TLV_ORG and value[:3] == OUI and len(value) >= 4 and value[3] == SUBTYPE_PROBE:
+            info = value[4:]
+    else:
+        return None  # no End TLV
+    if chassis is None or port is None or info is None:
+        return None
+    if chassis[:1] != bytes([CHASSIS_LOCAL]) or not chassis[1:].startswith(b"dpid:"):
+        return None
+    if port[:1] != bytes([PORT_COMPONENT]) or len(port) != 5 or len(info) != _PROBE.size:
+        return None
     try:
-        pkt = packet.Packet(data)
-        msg = pkt.get_protocol(lldp.lldp)
-    except Exception:
-        return None
-    if msg is None or len(msg.tlvs) < 4:
-        return None
-    chassis, port, org = msg.tlvs[0], msg.tlvs[1], None
-    for tlv in msg.tlvs:
-        if (
-            isinstance(tlv, lldp.OrganizationallySpecific)
-            and tlv.oui == OUI
-            and tlv.subtype == SUBTYPE_PROBE
-        ):
-            org = tlv
-    if not isinstance(chassis, lldp.ChassisID) or not isinstance(port, lldp.PortID) or org is None:
-        return None
-    ident = chassis.chassis_id
-    if not ident.startswith(b"dpid:") or len(port.port_id) != 4 or len(org.info) != _PROBE.size:
-        return None
-    try:
-        dpid = int(ident[5:], 16)
+        dpid = int(chassis[6:], 16)
     except ValueError:
         return None
-    (port_no,) = struct.unpack("!I", port.port_id)
-    sent_at, tag = _PROBE.unpack(org.info)
+    if not chassis[6:] or dpid > 0xFFFFFFFFFFFFFFFF:
+        return None
+    (port_no,) = struct.unpack("!I", port[1:])
+    sent_at, tag = _PROBE.unpack(info)
     return Probe(dpid, port_no, sent_at, tag)

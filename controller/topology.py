@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -84,6 +85,11 @@ class NetworkGraph:
         self.config = config or Config()
         self.graph: nx.DiGraph = nx.DiGraph()
         self.cables: dict[LinkKey, float] = {}
+        # Indexes over the cables, kept in step by _add_cable/_del_cable, so that a probe
+        # costs the same whatever the size of the network.
+        self._by_end: dict[tuple[int, int], set[LinkKey]] = {}
+        self._by_pair: dict[tuple[int, int], set[LinkKey]] = {}
+        self._by_switch: dict[int, set[LinkKey]] = {}
         self.former_link_ports: dict[tuple[int, int], float] = {}
         """Ports whose cable LLDP stopped seeing while the port stayed up -> since when.
         They are not access ports for ``former_link_hold`` seconds: the cable may still
@@ -112,8 +118,8 @@ class NetworkGraph:
         removed = [
             self._key(u, v) for u, v in [*self.graph.in_edges(dpid), *self.graph.out_edges(dpid)]
         ]
-        for c in [c for c in self.cables if dpid in (c.src, c.dst)]:
-            del self.cables[c]
+        for c in list(self._by_switch.get(dpid, ())):
+            self._del_cable(c)
         for end in [e for e in self.former_link_ports if e[0] == dpid]:
             del self.former_link_ports[end]
         self.graph.remove_node(dpid)
@@ -155,10 +161,27 @@ class NetworkGraph:
 
     def _remove_links_on(self, dpid: int, port_no: int) -> TopologyChange:
         """Forget every cable with an end on this port (both directions) and resync edges."""
-        gone = [c for c in self.cables if (dpid, port_no) in c.ends()]
+        gone = list(self._by_end.get((dpid, port_no), ()))
         for c in gone:
-            del self.cables[c]
+            self._del_cable(c)
         return self._sync({(c.src, c.dst) for c in gone})
+
+    def _add_cable(self, key: LinkKey, now: float) -> None:
+        self.cables[key] = now
+        for end in key.ends():
+            self._by_end.setdefault(end, set()).add(key)
+        self._by_pair.setdefault((key.src, key.dst), set()).add(key)
+        for d in (key.src, key.dst):
+            self._by_switch.setdefault(d, set()).add(key)
+
+    def _del_cable(self, key: LinkKey) -> None:
+        if self.cables.pop(key, None) is None:
+            return
+        for end in key.ends():
+            _discard(self._by_end, end, key)
+        _discard(self._by_pair, (key.src, key.dst), key)
+        for d in (key.src, key.dst):
+            _discard(self._by_switch, d, key)
 
     def _sync(self, pairs: set[tuple[int, int]]) -> TopologyChange:
         """Make the edge of each (src, dst) pair follow the cables LLDP currently sees.
@@ -177,7 +200,7 @@ class NetworkGraph:
             if current is not None:
                 self.graph.remove_edge(u, v)
                 removed.append(current)
-            candidates = sorted(c for c in self.cables if (c.src, c.dst) == (u, v))
+            candidates = sorted(self._by_pair.get((u, v), ()))
             if candidates:
                 self._add_edge(candidates[0], self.cables[candidates[0]])
                 added.append(candidates[0])
@@ -212,10 +235,11 @@ class NetworkGraph:
         # Recabling: a cable that shares a port with this one (other than this cable's
         # other direction) no longer exists, in either direction.
         ends = set(key.ends())
-        stale = [c for c in self.cables if c not in (key, key.reverse()) and ends & set(c.ends())]
+        sharing = set().union(*(self._by_end.get(end, set()) for end in ends))
+        stale = sorted(c for c in sharing if c not in (key, key.reverse()))
         for c in stale:
-            del self.cables[c]
-        self.cables[key] = now
+            self._del_cable(c)
+        self._add_cable(key, now)
         self.former_link_ports.pop((key.src, key.src_port), None)
         self.former_link_ports.pop((key.dst, key.dst_port), None)
         self._remember_former(stale, now)
@@ -228,7 +252,7 @@ class NetworkGraph:
         """Forget cables whose LLDP has not been seen within ``link_timeout``."""
         stale = [c for c, t in self.cables.items() if now - t > self.config.link_timeout]
         for c in stale:
-            del self.cables[c]
+            self._del_cable(c)
         self._remember_former(stale, now)
         hold = self.config.former_link_hold
         for end in [e for e, t in self.former_link_ports.items() if now - t > hold]:
@@ -263,10 +287,10 @@ class NetworkGraph:
 
     def link_ports(self) -> set[tuple[int, int]]:
         """Every (dpid, port) that is an end of a cable LLDP sees (parallel ones included)."""
-        return {end for c in self.cables for end in c.ends()}
+        return set(self._by_end)
 
     def is_link_port(self, dpid: int, port_no: int) -> bool:
-        return (dpid, port_no) in self.link_ports()
+        return (dpid, port_no) in self._by_end
 
     def is_access_port(self, dpid: int, port_no: int, now: float) -> bool:
         """An up port with no link that has been quiet long enough for LLDP to have spoken.
@@ -312,3 +336,12 @@ class NetworkGraph:
     def out_port(self, src: int, dst: int) -> int:
         """The port on ``src`` that leads to neighbour ``dst``."""
         return self.graph.edges[src, dst]["state"].src_port
+
+
+def _discard(index: dict[Any, set[LinkKey]], bucket: Any, key: LinkKey) -> None:
+    """Remove ``key`` from ``index[bucket]``, dropping the bucket when it empties."""
+    keys = index.get(bucket)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[bucket]

@@ -261,11 +261,205 @@ def bench_failover(res: Results, quick: bool) -> None:
             )
 
 
+# ----------------------------------------------------------------------------- emulated
+def _with_controller(
+    apps: tuple[str, ...], fn: Callable[[Any], Any], extra_args: tuple[str, ...] = ()
+) -> Any:
+    """Run ``fn(controller)`` against a fresh ryu-manager (stopped by PID afterwards)."""
+    import asyncio
+    import tempfile
+
+    from scripts import lab
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ctl = lab.ControllerProcess(
+            apps=apps, extra_args=extra_args, log_path=Path(tmp) / "ryu-manager.log"
+        )
+        ctl.start()
+        try:
+            return asyncio.run(fn(ctl))
+        finally:
+            ctl.stop()
+
+
+OURS = ("controller/app.py",)
+SIMPLE_SWITCH = ("ryu.app.simple_switch_13",)
+
+
+def bench_discovery(res: Results, quick: bool) -> None:
+    from scripts import ofemu
+
+    cases = [
+        ("fat-tree k=4 (20 switches)", ofemu.fat_tree(4)),
+        ("100 switches (random 4-regular)", ofemu.random_regular(100, 4)),
+    ]
+    if not quick:
+        cases.append(("1,000 switches (random 4-regular)", ofemu.random_regular(1000, 4)))
+    for name, graph in cases:
+
+        def discover(c: Any, g: Any = graph) -> Any:
+            return ofemu.run_discovery(("127.0.0.1", c.of_port), g, c.rest_url, 60, 1, c.pid)
+
+        r = _with_controller(OURS, discover)
+        secs = r.get("discovered_s")
+        target = "< 10 s at 1,000 switches" if "1,000" in name else ""
+        met = (secs is not None and secs < 10) if "1,000" in name else None
+        res.add(
+            "discovery",
+            f"{name}: connect to complete graph",
+            secs if secs is not None else float("inf"),
+            "s",
+            target=target,
+            met=met,
+            handshake_s=r.get("handshake_s"),
+            error=r.get("error"),
+        )
+
+
+def bench_flowsetup(res: Results, quick: bool) -> None:
+    from scripts import ofemu
+
+    pairs = 1000 if quick else 4000
+    import asyncio
+
+    ceiling = asyncio.run(ofemu.ceiling(ofemu.tree(3, 2), 40, 20000, 20, 16))
+    res.add(
+        "flowsetup",
+        "emulator ceiling (trivial responder)",
+        float(ceiling.get("setups_per_s") or 0),
+        "setups/s",
+    )
+    runs = {}
+    for label, apps in (("this app", OURS), ("simple_switch_13", SIMPLE_SWITCH)):
+        rest = label == "this app"
+
+        def setups(c: Any, rest: bool = rest) -> Any:
+            return ofemu.run_flowsetup(
+                ("127.0.0.1", c.of_port),
+                ofemu.tree(3, 2),
+                16,
+                pairs,
+                60,
+                rest_url=c.rest_url if rest else None,
+                window=16,
+                controller_pid=c.pid,
+            )
+
+        r = _with_controller(apps, setups)
+        runs[label] = r
+        res.add(
+            "flowsetup",
+            f"{label}: flow setups/s (15-switch tree, {pairs} new pairs)",
+            float(r.get("setups_per_s") or 0),
+            "setups/s",
+        )
+        lat = r.get("latency_ms") or {}
+        res.add(
+            "flowsetup",
+            f"{label}: setup latency p50 / p99",
+            float(lat.get("p50") or float("nan")),
+            "ms",
+            p99=lat.get("p99"),
+        )
+    ours = float(runs["this app"].get("setups_per_s") or 0)
+    base = float(runs["simple_switch_13"].get("setups_per_s") or 1)
+    res.add(
+        "flowsetup",
+        "ratio this app / simple_switch_13",
+        ours / base,
+        "x",
+        target=">= 1.0x",
+        met=ours >= base,
+    )
+
+
+def bench_rest(res: Results, quick: bool) -> None:
+    """Path queries/s against a live controller that knows an emulated fat-tree."""
+    import http.client
+    import threading
+
+    from scripts import ofemu
+
+    duration = 5.0 if quick else 10.0
+
+    async def scenario(ctl: Any) -> dict[str, Any]:
+        import asyncio
+
+        topo = ofemu.Topology.from_graph(ofemu.fat_tree(4), 1)
+        emu = ofemu.Emulator(topo, ("127.0.0.1", ctl.of_port))
+        await emu.start(30)
+        try:
+            await emu.wait_discovered(ctl.rest_url, 30)
+            dpids = sorted(
+                int(s["dpid"], 16)
+                for s in (await ofemu.rest_get(f"{ctl.rest_url}/v1/topology"))["switches"]
+            )
+            out: dict[str, Any] = {}
+            for label, paths in (
+                ("path", [f"/v1/paths/{a:x}/{b:x}" for a in dpids[:6] for b in dpids[-6:]]),
+                ("health (baseline)", ["/v1/health"]),
+            ):
+                out[label] = await asyncio.to_thread(_hammer, ctl.rest_port, paths, duration)
+            return out
+        finally:
+            await emu.stop()
+
+    def _hammer(port: int, paths: list[str], secs: float) -> dict[str, Any]:
+        lat: list[float] = []
+        errors = [0]
+        stop = time.monotonic() + secs
+
+        def worker(i: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            k = i
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                conn.request("GET", paths[k % len(paths)])
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    errors[0] += 1
+                lat.append(time.perf_counter() - t0)
+                k += 1
+            conn.close()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return {
+            "qps": len(lat) / (time.monotonic() - t0),
+            "p50": pct(lat, 50) * 1e3,
+            "p99": pct(lat, 99) * 1e3,
+            "errors": errors[0],
+        }
+
+    r = _with_controller(OURS, scenario)
+    path, base = r["path"], r["health (baseline)"]
+    res.add(
+        "rest",
+        "path queries/s (fat-tree k=4, 4 clients, keep-alive)",
+        path["qps"],
+        "q/s",
+        target=">= 1,000 q/s",
+        met=path["qps"] >= 1000,
+        errors=path["errors"],
+    )
+    res.add("rest", "path query p99", path["p99"], "ms", target="< 20 ms", met=path["p99"] < 20)
+    res.add("rest", "baseline: /v1/health queries/s", base["qps"], "q/s")
+    res.add("rest", "path / health throughput ratio", path["qps"] / base["qps"], "x")
+
+
 # ----------------------------------------------------------------------------- registry
 BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "path": bench_path,
     "nn": bench_nn,
     "failover": bench_failover,
+    "discovery": bench_discovery,
+    "flowsetup": bench_flowsetup,
+    "rest": bench_rest,
 }
 
 

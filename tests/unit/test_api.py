@@ -136,7 +136,11 @@ def test_metric_get_and_put_changes_new_routes(ctx: api.ApiContext, net: FakeNet
 
 
 def test_model_and_openapi(ctx: api.ApiContext) -> None:
-    assert call(ctx, "GET", "/v1/model").body["loaded"] is False
+    model = call(ctx, "GET", "/v1/model").body
+    assert model["loaded"] is True  # the shipped model
+    assert model["features"] and model["metrics"]["NumPy network (ours)"]["r2"] > 0
+    assert model["last_prediction_time"] is None  # no counters yet in this fake network
+    assert {lk["src"] for lk in model["links"]} == {f"{i:016x}" for i in range(1, 7)}
     doc = call(ctx, "GET", "/v1/openapi.json").body
     assert doc["openapi"].startswith("3.")
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
