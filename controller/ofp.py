@@ -6,6 +6,7 @@ build and inspect real messages without a switch.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from ryu.ofproto import ofproto_v1_3 as ofp
@@ -81,6 +82,63 @@ def to_ofp(datapath: Any, msg: Message) -> Any:
     if isinstance(msg, EchoRequest):
         return parser.OFPEchoRequest(datapath, data=msg.data)
     raise TypeError(f"cannot translate {type(msg).__name__}")
+
+
+# --- FlowMod encoded with struct: Ryu's OFPMatch (MAC strings to bytes) took over a third
+# of the controller's time in the flow-setup benchmark. Layout per OpenFlow 1.3.5 §7.3.4.
+_HEADER = struct.Struct("!BBHI")
+_FLOW_MOD = struct.Struct("!QQBBHHHIIIH2x")
+_MATCH_HEAD = struct.Struct("!HH")
+_INSTRUCTION = struct.Struct("!HH4x")
+_OUTPUT = struct.Struct("!HHIH6x")
+_OXM_IN_PORT = struct.Struct("!II")
+_OXM_MAC = struct.Struct("!I6s")
+_OXM_ETH_TYPE = struct.Struct("!IH")
+OXM_IN_PORT, OXM_ETH_DST, OXM_ETH_SRC, OXM_ETH_TYPE = 0x80000004, 0x80000606, 0x80000806, 0x80000A02
+
+
+def _mac(mac: str) -> bytes:
+    return bytes.fromhex(mac.replace(":", ""))
+
+
+def encode_match(m: Match) -> bytes:
+    """An OXM ``ofp_match``, padded to a multiple of 8 bytes."""
+    fields = b""
+    if m.in_port is not None:
+        fields += _OXM_IN_PORT.pack(OXM_IN_PORT, m.in_port)
+    if m.eth_dst is not None:
+        fields += _OXM_MAC.pack(OXM_ETH_DST, _mac(m.eth_dst))
+    if m.eth_src is not None:
+        fields += _OXM_MAC.pack(OXM_ETH_SRC, _mac(m.eth_src))
+    if m.eth_type is not None:
+        fields += _OXM_ETH_TYPE.pack(OXM_ETH_TYPE, m.eth_type)
+    length = 4 + len(fields)
+    return _MATCH_HEAD.pack(ofp.OFPMT_OXM, length) + fields + bytes((-length) % 8)
+
+
+def encode_flow_add(msg: FlowAdd, xid: int = 0) -> bytes:
+    """The wire bytes of :func:`to_ofp` for a FlowAdd (same fields), built with struct."""
+    max_len = ofp.OFPCML_NO_BUFFER if msg.out_port == ofp.OFPP_CONTROLLER else ofp.OFPCML_MAX
+    actions = _OUTPUT.pack(ofp.OFPAT_OUTPUT, 16, msg.out_port, max_len)
+    body = (
+        _FLOW_MOD.pack(
+            msg.cookie,
+            0,
+            0,
+            ofp.OFPFC_ADD,
+            msg.idle_timeout,
+            msg.hard_timeout,
+            msg.priority,
+            ofp.OFP_NO_BUFFER,
+            0,  # out_port and out_group: ignored by an ADD (and what Ryu sends)
+            0,
+            ofp.OFPFF_SEND_FLOW_REM if msg.notify_removal else 0,
+        )
+        + encode_match(msg.match)
+        + _INSTRUCTION.pack(ofp.OFPIT_APPLY_ACTIONS, 8 + len(actions))
+        + actions
+    )
+    return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_FLOW_MOD, 8 + len(body), xid) + body
 
 
 def barrier(datapath: Any, xid: int) -> Any:

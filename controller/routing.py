@@ -37,6 +37,7 @@ class Path:
 
 
 REL_TOL = 1e-9
+CACHE_SIZE = 65536  # path cache entries (oldest evicted first)
 
 
 class NoPath(LookupError):
@@ -48,6 +49,8 @@ class Router:
 
     def __init__(self, topo: NetworkGraph) -> None:
         self.topo = topo
+        self._cache: dict[tuple[int, int, str], Path] = {}
+        self._cache_version = -1
 
     def _weight_fn(self, metric: str) -> str:
         """The edge attribute that holds ``metric``'s weight."""
@@ -118,8 +121,19 @@ class Router:
         return [self._path(p, metric) for p in self._tied_paths(src, dst, metric, limit)]
 
     def shortest_path(self, src: int, dst: int, metric: str) -> Path:
-        """The canonical shortest path (see :meth:`_tied_paths`)."""
-        return self.equal_cost_paths(src, dst, metric, limit=1)[0]
+        """The canonical shortest path (see :meth:`_tied_paths`); repeated queries are
+        answered from a cache that any change of the graph or its weights empties."""
+        if self._cache_version != self.topo.version:
+            self._cache.clear()
+            self._cache_version = self.topo.version
+        key = (src, dst, metric)
+        path = self._cache.get(key)
+        if path is None:
+            path = self.equal_cost_paths(src, dst, metric, limit=1)[0]
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = path
+        return path
 
     def k_shortest_paths(self, src: int, dst: int, metric: str, k: int) -> list[Path]:
         """Up to ``k`` loop-free paths ordered by total weight; the first is

@@ -97,7 +97,7 @@ class NetworkGraph:
         not make a host appear on a switch port."""
         """Every directed cable LLDP has crossed recently -> when; the graph holds one per
         switch pair and direction, parallel cables are kept here."""
-        self.version = 0  # bumped on every structural change (for caches)
+        self.version = 0  # bumped on every change of structure or weights (for caches)
 
     # ------------------------------------------------------------------ switches
     def add_switch(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -269,7 +269,10 @@ class NetworkGraph:
     def refresh_weights(self, src: int, dst: int) -> None:
         """Recompute the per-metric weights stored on edge (src, dst) from its state."""
         data = self.graph.edges[src, dst]
-        data.update(link_weights(data["state"], self.config.model_fallback))
+        weights = link_weights(data["state"], self.config.model_fallback)
+        if any(data.get(m) != w for m, w in weights.items()):
+            data.update(weights)
+            self.version += 1
 
     def links(self) -> Iterator[LinkKey]:
         for u, v in sorted(self.graph.edges):

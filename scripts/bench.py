@@ -133,15 +133,16 @@ def bench_path(res: Results, quick: bool) -> None:
                 data["state"].utilization = rng.random() * 0.9
                 topo.refresh_weights(u, v)
             reweigh.append(time.perf_counter() - t0)
-            for i, (a, b) in enumerate(pairs):
-                t0 = time.perf_counter()
-                router.shortest_path(a, b, "utilization")
-                (first if i == 0 else repeated).append(time.perf_counter() - t0)
+            for a, b in pairs:
+                for bucket in (first, repeated):  # once after the change, then again
+                    t0 = time.perf_counter()
+                    router.shortest_path(a, b, "utilization")
+                    bucket.append(time.perf_counter() - t0)
         p99 = pct(repeated, 99) * 1e3
-        res.add("path", f"{n} switches: path query p50", pct(repeated, 50) * 1e3, "ms")
+        res.add("path", f"{n} switches: repeated path query p50", pct(repeated, 50) * 1e3, "ms")
         res.add(
             "path",
-            f"{n} switches: path query p99",
+            f"{n} switches: repeated path query p99",
             p99,
             "ms",
             target="< 1 ms at 1,000 switches" if n == 1000 else "",
@@ -151,6 +152,12 @@ def bench_path(res: Results, quick: bool) -> None:
             "path",
             f"{n} switches: first query after a weight change p50",
             pct(first, 50) * 1e3,
+            "ms",
+        )
+        res.add(
+            "path",
+            f"{n} switches: first query after a weight change p99",
+            pct(first, 99) * 1e3,
             "ms",
         )
         res.add(
