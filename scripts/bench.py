@@ -360,14 +360,13 @@ def bench_flowsetup(res: Results, quick: bool) -> None:
             float(r.get("setups_per_s") or 0),
             "setups/s",
         )
-        lat = r.get("latency_ms") or {}
-        res.add(
-            "flowsetup",
-            f"{label}: setup latency p50 / p99",
-            float(lat.get("p50") or float("nan")),
-            "ms",
-            p99=lat.get("p99"),
-        )
+        for what, key in (
+            ("setup latency p50", "latency_ms_p50"),
+            ("setup latency p99", "latency_ms_p99"),
+            ("delivered end to end p50", "delivered_ms_p50"),
+            ("delivered end to end p99", "delivered_ms_p99"),
+        ):
+            res.add("flowsetup", f"{label}: {what}", float(r.get(key) or float("nan")), "ms")
     ours = float(runs["this app"].get("setups_per_s") or 0)
     base = float(runs["simple_switch_13"].get("setups_per_s") or 1)
     res.add(
