@@ -12,11 +12,15 @@ on the way out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import FrameType
 
+from controller.messages import PAIR_MASK
 from scripts import lab
 from topologies import build_topo
 
@@ -44,10 +48,18 @@ def show_sample_path(ctl: lab.ControllerProcess, net: lab.LabNetwork) -> bool:
     print(f"    from REST: curl -s {ctl.rest_url}/v1/routes")
     print("    flows on the switches (ovs-ofctl dump-flows, this pair's cookie):")
     by_dpid = {int(sw.dpid, 16): sw.name for sw in net.net.switches}
+    shown = 0
     for h in hops:
         name = by_dpid[int(h["dpid"], 16)]
         out = subprocess.run(
-            ["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", name, f"cookie={route['cookie']}/-1"],
+            [
+                "ovs-ofctl",
+                "-O",
+                "OpenFlow13",
+                "dump-flows",
+                name,
+                f"cookie={route['cookie']}/{PAIR_MASK:#x}",
+            ],
             capture_output=True,
             text=True,
         ).stdout
@@ -55,6 +67,10 @@ def show_sample_path(ctl: lab.ControllerProcess, net: lab.LabNetwork) -> bool:
             if f"dl_src={first.MAC()}" in line:
                 match = line[line.index("priority=") :]
                 print(f"      {name}: {match}")
+                shown += 1
+    if shown != len(hops):
+        print(f"*** {shown} of {len(hops)} switches hold the pair's flow", file=sys.stderr)
+        return False
     return True
 
 
@@ -109,10 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)  # the terminal went away: clean up too
     failures: list[str] = []
+    stack = contextlib.ExitStack()
     try:
         of_port = args.of_port or _preferred_port(6653)
         rest_port = args.rest_port or _preferred_port(8080)
-        with lab.lab(topo, of_port=of_port, rest_port=rest_port) as (ctl, net):
+        # Tell the controller the real capacity of shaped links (their veths say 10 Gbit/s).
+        cfg_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="sdn-demo-"))
+        cfg = lab.write_controller_config(topo, Path(cfg_dir) / "controller.toml")
+        with lab.lab(topo, of_port=of_port, rest_port=rest_port, config_file=cfg) as (ctl, net):
             net.wait_discovered(ctl)
             t0 = time.monotonic()
             sent, lost = net.pingall()
@@ -147,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     except lab.LabError as exc:
         print(f"*** FAILED: {exc}", file=sys.stderr)
         return 1
+    finally:
+        stack.close()
     if failures:
         print("*** FAILED: " + "; ".join(failures), file=sys.stderr)
         return 1
