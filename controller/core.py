@@ -182,7 +182,7 @@ class ControllerCore:
         return out
 
     def on_switch_down(self, dpid: int, now: float) -> Output:
-        change = self.topo.remove_switch(dpid)
+        change = self.topo.remove_switch(dpid, now)
         self.traffic.forget_switch(dpid)
         self.latency.forget_switch(dpid)
         out = self._drop_routes_of(self.hosts.forget_at(dpid))
@@ -373,8 +373,7 @@ class ControllerCore:
         while self._recent_floods and next(iter(self._recent_floods.values())) < horizon:
             self._recent_floods.popitem(last=False)
         # An installation that never finished (a lost job) must not hold a pair forever.
-        limit = 4 * self.config.barrier_timeout
-        for key in [k for k, t in self.held_since.items() if now - t > limit]:
+        for key in [k for k, t in self.held_since.items() if now - t > self._held_limit(k)]:
             log.warning("giving up the installation of %s <-> %s", *key)
             out.extend(self._drop_route(key))
         if now - self._last_host_sweep >= 1.0:
@@ -382,11 +381,19 @@ class ControllerCore:
             self._age_hosts(now)
         return out
 
+    def _held_limit(self, key: PairKey) -> float:
+        """A backstop only (the installer times out each stage): all stages plus one."""
+        route = self.routes.get(key)
+        stages = len(route.hops) if route is not None else 1
+        return self.config.barrier_timeout * (stages + 1)
+
     def _age_hosts(self, now: float) -> None:
         """Forget hosts silent for ``host_timeout`` that no installed route uses."""
         in_use = {mac for key in self.routes for mac in key}
         for host in self.hosts.all():
-            if host.mac not in in_use and now - host.last_seen > self.config.host_timeout:
+            if host.mac in in_use:
+                host.last_seen = now  # its traffic runs on flows, not packet-ins
+            elif now - host.last_seen > self.config.host_timeout:
                 self.hosts.forget(host.mac)
                 self.counters.hosts_aged_out += 1
 
@@ -414,9 +421,9 @@ class ControllerCore:
             state.latency_ms = delay_ms
             self.topo.refresh_weights(key.src, key.dst)
         out = Output()
-        if change.added:
-            # Both ends are switch ports: anything learned there was not a host, and any
-            # path built towards it is wrong.
+        if self.hosts.any_at(key.src, key.src_port) or self.hosts.any_at(key.dst, key.dst_port):
+            # Both ends are switch ports (a new edge or a parallel cable): anything learned
+            # there was not a host, and any path built towards it is wrong.
             for end in ((key.src, key.src_port), (key.dst, key.dst_port)):
                 forgotten = self.hosts.forget_at(*end)
                 for mac in forgotten:
@@ -586,7 +593,7 @@ class ControllerCore:
         self._by_pair_id[pair_id] = key
         if key not in self.held:
             self.held[key] = []
-            self.held_since[key] = now
+        self.held_since[key] = now  # a new job: its own time to finish
         out.jobs.append(self.plan_install(route, sender))
         return out
 
@@ -629,8 +636,10 @@ class ControllerCore:
     def on_job_done(self, name: str, ok: bool, reason: str = "") -> Output:
         """An install job finished: release the held packets (or give the pair up)."""
         key = key_of_job(name)
-        if not ok and reason == "superseded":
-            return Output()  # the newer job releases the held packets
+        if not ok and reason in ("superseded", "cancelled"):
+            # superseded: the newer job releases the held packets; cancelled: the pair was
+            # dropped (held packets with it), and a new job of that name may be running.
+            return Output()
         held = self.held.pop(key, [])
         self.held_since.pop(key, None)
         route = self.routes.get(key)

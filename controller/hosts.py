@@ -29,6 +29,7 @@ class HostTable:
     def __init__(self) -> None:
         self._by_mac: dict[str, Host] = {}
         self._by_ip: dict[str, str] = {}
+        self._by_port: dict[tuple[int, int], set[str]] = {}
 
     def learn(
         self, mac: str, dpid: int, port: int, now: float, ipv4: str | None = None
@@ -40,9 +41,12 @@ class HostTable:
         if host is None:
             host = Host(mac, dpid, port, last_seen=now)
             self._by_mac[mac] = host
+            self._by_port.setdefault((dpid, port), set()).add(mac)
         elif (host.dpid, host.port) != (dpid, port):
             move = HostMove(mac, (host.dpid, host.port), (dpid, port))
+            self._unindex(host)
             host.dpid, host.port = dpid, port
+            self._by_port.setdefault((dpid, port), set()).add(mac)
         host.last_seen = now
         if ipv4 and ipv4 != "0.0.0.0":
             if host.ipv4 and host.ipv4 != ipv4 and self._by_ip.get(host.ipv4) == mac:
@@ -62,16 +66,32 @@ class HostTable:
         return self._by_mac.get(mac) if mac else None
 
     def at(self, dpid: int, port: int) -> list[Host]:
-        return [h for h in self._by_mac.values() if (h.dpid, h.port) == (dpid, port)]
+        return [self._by_mac[m] for m in sorted(self._by_port.get((dpid, port), ()))]
+
+    def any_at(self, dpid: int, port: int) -> bool:
+        """Is any host attached at (dpid, port)? Constant time (called per LLDP probe)."""
+        return (dpid, port) in self._by_port
+
+    def _unindex(self, host: Host) -> None:
+        macs = self._by_port.get((host.dpid, host.port))
+        if macs is not None:
+            macs.discard(host.mac)
+            if not macs:
+                del self._by_port[(host.dpid, host.port)]
 
     def forget(self, mac: str) -> None:
         host = self._by_mac.pop(mac.lower(), None)
+        if host is not None:
+            self._unindex(host)
         if host and host.ipv4 and self._by_ip.get(host.ipv4) == host.mac:
             del self._by_ip[host.ipv4]
 
     def forget_at(self, dpid: int, port: int | None = None) -> list[str]:
         """Forget hosts on a switch (or one port of it): e.g. it turned out to be a link port."""
-        gone = [h.mac for h in self._by_mac.values() if h.dpid == dpid and port in (None, h.port)]
+        if port is not None:
+            gone = sorted(self._by_port.get((dpid, port), ()))
+        else:
+            gone = [h.mac for h in self._by_mac.values() if h.dpid == dpid]
         for mac in gone:
             self.forget(mac)
         return gone

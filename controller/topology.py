@@ -85,6 +85,8 @@ class NetworkGraph:
         self.config = config or Config()
         self.graph: nx.DiGraph = nx.DiGraph()
         self.cables: dict[LinkKey, float] = {}
+        """Every directed cable LLDP has crossed recently -> when; the graph holds one per
+        switch pair and direction, parallel cables are kept here."""
         # Indexes over the cables, kept in step by _add_cable/_del_cable, so that a probe
         # costs the same whatever the size of the network.
         self._by_end: dict[tuple[int, int], set[LinkKey]] = {}
@@ -95,14 +97,12 @@ class NetworkGraph:
         They are not access ports for ``former_link_hold`` seconds: the cable may still
         be there (probes lost in a full queue), and a frame still in flight on it must
         not make a host appear on a switch port."""
-        """Every directed cable LLDP has crossed recently -> when; the graph holds one per
-        switch pair and direction, parallel cables are kept here."""
         self.version = 0  # bumped on every change of structure or weights (for caches)
 
     # ------------------------------------------------------------------ switches
     def add_switch(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
         """A switch connected (or reconnected): replace what we knew of it."""
-        change = self.remove_switch(dpid) if dpid in self.graph else TopologyChange()
+        change = self.remove_switch(dpid, now) if dpid in self.graph else TopologyChange()
         table = {}
         for p in ports:
             if p.port_no < OFPP_MAX:
@@ -112,14 +112,17 @@ class NetworkGraph:
         self.version += 1
         return change
 
-    def remove_switch(self, dpid: int) -> TopologyChange:
+    def remove_switch(self, dpid: int, now: float = 0.0) -> TopologyChange:
         if dpid not in self.graph:
             return TopologyChange()
         removed = [
             self._key(u, v) for u, v in [*self.graph.in_edges(dpid), *self.graph.out_edges(dpid)]
         ]
-        for c in list(self._by_switch.get(dpid, ())):
+        gone = list(self._by_switch.get(dpid, ()))
+        for c in gone:
             self._del_cable(c)
+        # The neighbours' ports stay up and may still carry frames from this switch.
+        self._remember_former(gone, now)
         for end in [e for e in self.former_link_ports if e[0] == dpid]:
             del self.former_link_ports[end]
         self.graph.remove_node(dpid)
@@ -156,14 +159,15 @@ class NetworkGraph:
                 port.since = old.since
             table[port.port_no] = port
         if deleted or not port.up:
-            return self._remove_links_on(dpid, port.port_no)
+            return self._remove_links_on(dpid, port.port_no, now)
         return TopologyChange()
 
-    def _remove_links_on(self, dpid: int, port_no: int) -> TopologyChange:
+    def _remove_links_on(self, dpid: int, port_no: int, now: float) -> TopologyChange:
         """Forget every cable with an end on this port (both directions) and resync edges."""
         gone = list(self._by_end.get((dpid, port_no), ()))
         for c in gone:
             self._del_cable(c)
+        self._remember_former(gone, now)  # the far end's port is still up
         return self._sync({(c.src, c.dst) for c in gone})
 
     def _add_cable(self, key: LinkKey, now: float) -> None:

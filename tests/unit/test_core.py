@@ -787,3 +787,37 @@ def test_forged_or_replayed_lldp_changes_nothing() -> None:
     assert not net.core.topo.is_link_port(h1.dpid, h1.port)
     assert net.core.counters.lldp_rejected == 2
     assert net.deliver("h2", "h3") == [2, 3]
+
+
+def test_a_cancel_and_a_new_install_in_one_output_keep_the_new_install() -> None:
+    """h1 moves while its install waits: the old job is cancelled, the new one survives."""
+    net = FakeNetwork(nx.path_graph([1, 2, 3]), hosts={"h1": 1, "h3": 3}, extra_ports=1)
+    net.discover()
+    net.announce_all()
+    net.auto_barrier = False
+    net.send("h1", net.ipv4("h1", "h3"))
+    net.move_host("h1", 2)
+    net.now += 0.1
+    h1 = net.host("h1")
+    out = net.packet_in(h1.dpid, h1.port, net.ipv4("h1", "h3"))
+    assert out.cancel and out.jobs
+    assert net.installer.running()  # the new job is still there
+    assert net.core.route_of(h1.mac, net.host("h3").mac) is not None
+    net.auto_barrier = True
+    net.release_barriers()
+    assert net.deliver("h1", "h3") == [2, 3]
+
+
+def test_a_slow_but_healthy_long_install_is_not_given_up() -> None:
+    net = FakeNetwork(nx.path_graph(range(1, 8)), hosts={"h1": 1, "h7": 7})
+    net.discover()
+    net.announce_all()
+    net.auto_barrier = False
+    net.send("h1", net.ipv4("h1", "h7"))
+    for _ in range(7):  # each switch answers after 1.5 s (the stage timeout is 2 s)
+        net.now += 1.5
+        net.lldp_round()
+        net.housekeeping()
+        net.release_barriers(1)
+    assert all(r.ok for r in net.job_results), net.job_results
+    assert net.core.route_of(net.host("h1").mac, net.host("h7").mac) is not None

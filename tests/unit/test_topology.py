@@ -251,3 +251,19 @@ def test_version_bumps_on_structural_changes_only(topo: NetworkGraph) -> None:
     assert topo.version == v1
     topo.port_status(1, PortInfo(2, up=False), T0 + 2)
     assert topo.version > v1
+
+
+def test_a_neighbour_port_is_held_when_a_switch_or_the_far_port_goes(topo: NetworkGraph) -> None:
+    """The far end's port stays up and may still carry frames: not an access port yet."""
+    for remove in ("switch", "port"):
+        t = NetworkGraph(topo.config)
+        t.add_switch(1, [PortInfo(1)], 0.0)
+        t.add_switch(2, [PortInfo(1)], 0.0)
+        t.link_seen(LinkKey(1, 1, 2, 1), 1.0)
+        t.link_seen(LinkKey(2, 1, 1, 1), 1.0)
+        if remove == "switch":
+            t.remove_switch(2, 5.0)
+        else:
+            t.port_status(2, PortInfo(1, up=False), 5.0)
+        assert not t.is_access_port(1, 1, 5.01), remove
+        assert t.is_access_port(1, 1, 5.0 + t.config.former_link_hold + 0.1), remove
