@@ -217,6 +217,21 @@ class ControllerCore:
         if not self.topo.has_switch(dpid):
             return
         self.traffic.update(dpid, counters, now)
+        # A cable whose far end received traffic while this end sent it works, even when a
+        # full queue drops its LLDP probes (sustained overload would otherwise "cut" it).
+        fresh = 2 * self.config.stats_interval
+        for key in self.topo.cables_from(dpid):
+            tx, rx = self.traffic.get(dpid, key.src_port), self.traffic.get(key.dst, key.dst_port)
+            if (
+                tx is not None
+                and tx.current is not None
+                and tx.current.tx_bps > 0
+                and rx is not None
+                and rx.current is not None
+                and rx.current.rx_bps > 0
+                and now - rx.current.at <= fresh
+            ):
+                self.topo.touch_cable(key, now)
         for _, dst, data in self.topo.graph.out_edges(dpid, data=True):
             state = data["state"]
             t = self.traffic.get(dpid, state.src_port)

@@ -252,6 +252,18 @@ class NetworkGraph:
             edge.last_seen = now
         return self._sync({(key.src, key.dst)} | {(c.src, c.dst) for c in stale})
 
+    def cables_from(self, dpid: int) -> list[LinkKey]:
+        """The cables (directions) that leave ``dpid``."""
+        return [c for c in self._by_switch.get(dpid, ()) if c.src == dpid]
+
+    def touch_cable(self, key: LinkKey, now: float) -> None:
+        """Evidence other than LLDP that a known cable works (traffic crossed it)."""
+        if key in self.cables and self.cables[key] < now:
+            self.cables[key] = now
+            edge = self.edge(key.src, key.dst)
+            if edge is not None and (edge.src_port, edge.dst_port) == (key.src_port, key.dst_port):
+                edge.last_seen = now
+
     def expire_links(self, now: float) -> TopologyChange:
         """Forget cables whose LLDP has not been seen within ``link_timeout``."""
         stale = [c for c, t in self.cables.items() if now - t > self.config.link_timeout]

@@ -229,3 +229,19 @@ def test_lldp_and_echo_give_links_a_measured_latency() -> None:
     st = core.topo.edge(1, 2)
     assert st.latency_ms == pytest.approx(5.0)
     assert core.topo.graph.edges[1, 2]["latency"] == pytest.approx(5.0 + 1e-3)
+
+
+def test_a_link_that_carries_traffic_survives_lost_probes() -> None:
+    """Sustained overload drops LLDP in the full queue; traffic across the cable keeps it."""
+    net = FakeNetwork(nx.path_graph([1, 2]))
+    net.discover()
+    core = net.core
+    p12, p21 = net.link_port(1, 2), net.link_port(2, 1)
+    start = net.now
+    for i in range(1, 9):  # 8 s with no LLDP at all, but bytes leave s1 and reach s2
+        t = start + i
+        core.on_port_stats(1, [PortCounters(p12, 10_000 * i, 0, 10 * i, 0)], t)
+        core.on_port_stats(2, [PortCounters(p21, 0, 10_000 * i, 0, 10 * i)], t)
+        core.tick(t)
+    assert core.topo.edge(1, 2) is not None  # kept alive by its traffic
+    assert core.topo.edge(2, 1) is None  # the silent direction expired

@@ -198,8 +198,16 @@ def test_port_info_accepts_a_text_name() -> None:
 @pytest.mark.parametrize(
     "msg",
     [
-        FlowAdd(7, Match(in_port=3, eth_src="00:00:00:00:00:01", eth_dst="0a:bc:de:f0:12:34"),
-                5, 100, 0x5D00_0001_0000_0003, 60, 0, notify_removal=True),
+        FlowAdd(
+            7,
+            Match(in_port=3, eth_src="00:00:00:00:00:01", eth_dst="0a:bc:de:f0:12:34"),
+            5,
+            100,
+            0x5D00_0001_0000_0003,
+            60,
+            0,
+            notify_removal=True,
+        ),
         FlowAdd(7, Match(), 0xFFFFFFFD, 0, 0x5D << 56),  # table-miss to the controller
         FlowAdd(7, Match(eth_type=0x88CC), 0xFFFFFFFD, 65000, 0x5D << 56, 0, 30),
     ],
@@ -215,8 +223,19 @@ def test_struct_flow_mod_equals_ryus(dp: Any, msg: FlowAdd) -> None:
     theirs.xid = 42
     theirs.serialize()
     ref = ofproto_parser.msg(dp, version, msg_type, len(theirs.buf), 42, bytes(theirs.buf))
-    for field in ("cookie", "cookie_mask", "table_id", "command", "idle_timeout",
-                  "hard_timeout", "priority", "buffer_id", "out_port", "out_group", "flags"):
+    for field in (
+        "cookie",
+        "cookie_mask",
+        "table_id",
+        "command",
+        "idle_timeout",
+        "hard_timeout",
+        "priority",
+        "buffer_id",
+        "out_port",
+        "out_group",
+        "flags",
+    ):
         assert getattr(parsed, field) == getattr(ref, field), field
     assert dict(parsed.match.items()) == dict(ref.match.items())
     assert [a.to_jsondict() for a in parsed.instructions[0].actions] == [
