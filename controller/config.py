@@ -107,10 +107,13 @@ class Config:
             raise ConfigError("max_hosts: must be >= 1")
         if self.default_capacity_bps <= 0:
             raise ConfigError("default_capacity_bps: must be > 0")
+        capacities = {}
         for key, value in self.link_capacity_bps.items():
-            parse_link_key(key)
+            capacities[parse_link_key(key)] = value
             if value <= 0:
                 raise ConfigError(f"link_capacity_bps.{key}: must be > 0")
+        # Parsed once (a frozen dataclass: set past __setattr__; not a field, so not compared).
+        object.__setattr__(self, "_capacities", capacities)
 
     def model_file(self) -> Path | None:
         """The model path resolved against the project root (None: no model)."""
@@ -120,10 +123,8 @@ class Config:
         return p if p.is_absolute() else PROJECT_ROOT / p
 
     def capacity_override(self, src: int, dst: int) -> int | None:
-        for key, value in self.link_capacity_bps.items():
-            if parse_link_key(key) == (src, dst):
-                return value
-        return None
+        capacity: int | None = self._capacities.get((src, dst))  # type: ignore[attr-defined]
+        return capacity
 
 
 def parse_link_key(key: str) -> tuple[int, int]:

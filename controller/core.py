@@ -174,9 +174,8 @@ class ControllerCore:
             ]
         )
         out.extend(self._drop_routes_of(forgotten))
-        stale = [k for k, r in self.routes.items() if any(h.dpid == dpid for h in r.hops)]
-        for key in stale:  # our flows on it are gone; re-install (or drop) those pairs
-            out.extend(self._reroute(key, now))
+        # Every other pair through it used one of its links, which add_switch dropped:
+        # _on_change re-installs (or drops) exactly those.
         out.extend(self._on_change(change, now))
         out.messages.extend(self.probes_for(dpid, now))
         return out
@@ -186,11 +185,7 @@ class ControllerCore:
         self.traffic.forget_switch(dpid)
         self.latency.forget_switch(dpid)
         out = self._drop_routes_of(self.hosts.forget_at(dpid))
-        out.extend(self._on_change(change, now))
-        for key, route in list(self.routes.items()):
-            if any(h.dpid == dpid for h in route.hops):
-                out.extend(self._reroute(key, now))
-        return out
+        return out.extend(self._on_change(change, now))
 
     def on_port_status(
         self, dpid: int, port: PortInfo, now: float, deleted: bool = False
@@ -240,11 +235,6 @@ class ControllerCore:
             state.tx_bps = t.current.tx_bps
             state.tx_pps = t.current.tx_pps
             state.utilization = min(t.current.tx_bps / state.capacity_bps, 1.0)
-            state.extra.update(
-                ewma_tx_bps=t.ewma_tx_bps,
-                drops_ps=t.current.drops_ps,
-                errors_ps=t.current.errors_ps,
-            )
             self.topo.refresh_weights(dpid, dst)
 
     def echo_requests(self, now: float) -> list[Message]:
@@ -457,7 +447,7 @@ class ControllerCore:
             used |= {(v, u) for u, v in used}
             if used & dead_edges:
                 self.counters.reroutes += 1
-                out.extend(self._reroute(key, now))
+                out.extend(self._install(key, now))
         return out
 
     # ================================================================== packets
@@ -558,7 +548,7 @@ class ControllerCore:
         key = pair_key(src, dst)
         if key in self.held:
             return Output()
-        return self._reroute(key, now)
+        return self._install(key, now)
 
     # ================================================================== paths
     def _route_packet(
@@ -699,9 +689,6 @@ class ControllerCore:
             self.held.pop(key, None)
             self.held_since.pop(key, None)
         return out
-
-    def _reroute(self, key: PairKey, now: float) -> Output:
-        return self._install(key, now)
 
     def _drop_route(self, key: PairKey) -> Output:
         """Forget a pair: cancel its installation if one runs, delete its flows."""

@@ -7,7 +7,7 @@ and a weight per routing metric (see :mod:`controller.routing`). Plain logic: no
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -64,7 +64,6 @@ class LinkState:
     features: list[float] | None = None
     features_at: float | None = None
     cost_override: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -195,10 +195,6 @@ class OvsService:
 
     started: list[str] = field(default_factory=list)
 
-    @property
-    def started_by_us(self) -> bool:
-        return bool(self.started)
-
     def ensure_running(self) -> None:
         if ovs_running():
             log("Open vSwitch already running")
