@@ -32,13 +32,13 @@ bench: setup
 	$(PY) -m scripts.bench $(ARGS)
 
 dataset: setup
-	$(PY) -m scripts.collect_dataset $(ARGS)
+	$(PY) -m training.collect_dataset $(ARGS)
 
 model: setup
-	$(PY) -m scripts.train_model $(ARGS)
+	$(PY) -m training.train_model $(ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check controller topologies scripts tests
+	$(VENV)/bin/ruff check controller topologies scripts testbed training tests
 	$(VENV)/bin/mypy
 
 clean:

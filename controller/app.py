@@ -28,13 +28,13 @@ from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
-from controller import ofp
-from controller.api import ApiContext
 from controller.config import load_config
 from controller.core import ControllerCore, Output
-from controller.installer import Installer, JobResult, SendStage
-from controller.messages import FlowAdd, Message
-from controller.rest import register_rest
+from controller.forwarding.installer import Installer, JobResult, SendStage
+from controller.northbound.api import ApiContext
+from controller.northbound.rest import register_rest
+from controller.southbound import ofp
+from controller.southbound.messages import FlowAdd, Message
 
 REST_CONTEXT = "wsgi"
 

@@ -54,7 +54,7 @@ class Config:
     flood_dedup_window: float = 0.5
     """A broadcast seen again within this window (e.g. via an undiscovered link) is dropped."""
     model_path: str = DEFAULT_MODEL
-    """Link-cost model (.npz from scripts/train_model.py); a relative path is relative to
+    """Link-cost model (.npz from training/train_model.py); a relative path is relative to
     the project root; "" runs without a model."""
     model_fallback: str = "hop"
     """Cost of a link the model cannot predict (no model, too few samples, out of range):

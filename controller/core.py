@@ -18,12 +18,16 @@ import numpy as np
 from ryu.lib.packet import arp, ethernet, ipv4, packet
 
 from controller.config import METRIC_CHOICES, Config
-from controller.costmodel import CostModel, ModelError, cost_from_latency
-from controller.features import FEATURE_NAMES, link_features, switch_overload_bps
-from controller.hosts import HostTable
-from controller.latency import LatencyEstimator, echo_payload, echo_sent_at
-from controller.lldp import build_probe, parse_probe
-from controller.messages import (
+from controller.discovery.lldp import build_probe, parse_probe
+from controller.hosts.table import HostTable
+from controller.linkcost.features import FEATURE_NAMES, link_features, switch_overload_bps
+from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
+from controller.linkcost.model import CostModel, ModelError, cost_from_latency
+from controller.linkcost.stats import PortCounters, TrafficStats
+from controller.network.graph import NetworkGraph
+from controller.network.model import LinkKey, PortInfo, TopologyChange
+from controller.routing.paths import NoPath, Path, Router
+from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
     COOKIE_BASE,
@@ -44,9 +48,6 @@ from controller.messages import (
     path_cookie,
     split_cookie,
 )
-from controller.routing import NoPath, Path, Router
-from controller.stats import PortCounters, TrafficStats
-from controller.topology import LinkKey, NetworkGraph, PortInfo, TopologyChange
 
 log = logging.getLogger("controller.core")
 

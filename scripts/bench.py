@@ -8,7 +8,7 @@ Rows (each with the machine and the exact command):
   nn         NumPy network training time and test error vs scikit-learn's MLPRegressor on
              the shipped dataset; prediction time for 1,000 links
   flowsetup  flow setups/s and per-setup latency of this app vs ryu.app.simple_switch_13
-             on the same emulated topology (scripts/ofemu.py), and their ratio
+             on the same emulated topology (testbed/ofemu.py), and their ratio
   discovery  time from emulated switches connecting to a complete graph (20/100/1,000)
   rest       path queries/s and p99 against a live controller on loopback
   failover   outage (ms) when a link is cut during a 10 ms ping (Mininet ring and fat-tree)
@@ -35,8 +35,9 @@ import networkx as nx
 import numpy as np
 
 from controller.config import Config
-from controller.routing import Router
-from controller.topology import LinkKey, NetworkGraph, PortInfo
+from controller.network.graph import NetworkGraph
+from controller.network.model import LinkKey, PortInfo
+from controller.routing.paths import Router
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,7 @@ def bench_path(res: Results, quick: bool) -> None:
 
 # ----------------------------------------------------------------------------- nn
 def bench_nn(res: Results, quick: bool) -> None:
-    from scripts import train_model
+    from training import train_model
 
     data = ROOT / "data" / "linkcost.csv"
     x, y, s = train_model.load(data)
@@ -210,7 +211,7 @@ def _outage_once(
     """Cut the first link of src->dst's path during a 10 ms ping; (outage ms, paths)."""
     import re
 
-    from scripts import lab
+    from testbed import lab
     from topologies import build_topo
 
     with lab.lab(build_topo(spec)) as (ctl, net):
@@ -276,7 +277,7 @@ def _with_controller(
     import asyncio
     import tempfile
 
-    from scripts import lab
+    from testbed import lab
 
     with tempfile.TemporaryDirectory() as tmp:
         ctl = lab.ControllerProcess(
@@ -294,7 +295,7 @@ SIMPLE_SWITCH = ("ryu.app.simple_switch_13",)
 
 
 def bench_discovery(res: Results, quick: bool) -> None:
-    from scripts import ofemu
+    from testbed import ofemu
 
     cases = [
         ("fat-tree k=4 (20 switches)", ofemu.fat_tree(4)),
@@ -324,7 +325,7 @@ def bench_discovery(res: Results, quick: bool) -> None:
 
 
 def bench_flowsetup(res: Results, quick: bool) -> None:
-    from scripts import ofemu
+    from testbed import ofemu
 
     pairs = 1000 if quick else 4000
     import asyncio
@@ -384,7 +385,7 @@ def bench_rest(res: Results, quick: bool) -> None:
     import http.client
     import threading
 
-    from scripts import ofemu
+    from testbed import ofemu
 
     duration = 5.0 if quick else 10.0
 

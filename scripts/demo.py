@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from controller.messages import PAIR_MASK
-from scripts import lab
+from controller.southbound.messages import PAIR_MASK
+from testbed import lab
 from topologies import build_topo
 
 DEFAULT_TOPO = "ring,6"

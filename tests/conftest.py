@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
     if not any(item.get_closest_marker("integration") for item in items):
         return
-    from scripts.lab import missing_prerequisites
+    from testbed.lab import missing_prerequisites
 
     problems = missing_prerequisites()
     if not problems:

@@ -1,10 +1,10 @@
 """Test doubles for the controller core: fake flow tables and a fake network around them.
 
-:class:`FakeFlowTables` applies the plain messages of :mod:`controller.messages` (one
+:class:`FakeFlowTables` applies the plain messages of :mod:`controller.southbound.messages` (one
 table per switch) and answers "a packet entering switch S on port P leaves by which
 port?". :class:`FakeNetwork` drives a :class:`~controller.core.ControllerCore` the way the
 Ryu shell does (messages first, then install jobs through a real
-:class:`~controller.installer.Installer`), with switches, cables and hosts taken from a
+:class:`~controller.forwarding.installer.Installer`), with switches, cables and hosts taken from a
 networkx graph, and moves real Ethernet/ARP/IPv4/LLDP frames hop by hop through the
 fake tables: misses become packet-ins, packet-outs become frames on the wire.
 
@@ -25,8 +25,9 @@ from ryu.lib.packet import arp, ethernet, ipv4, packet
 
 from controller.config import Config
 from controller.core import ControllerCore, Output
-from controller.installer import Installer, JobResult, SendStage
-from controller.messages import (
+from controller.forwarding.installer import Installer, JobResult, SendStage
+from controller.network.model import PortInfo
+from controller.southbound.messages import (
     ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
     OFPP_TABLE,
@@ -39,7 +40,6 @@ from controller.messages import (
     PacketOut,
     split_cookie,
 )
-from controller.topology import PortInfo
 
 ETH_TYPE_IPV4 = 0x0800
 ETH_TYPE_ARP = 0x0806

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scripts import lab
+from testbed import lab
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

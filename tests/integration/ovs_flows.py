@@ -8,7 +8,7 @@ from typing import Any
 
 import networkx as nx
 
-from scripts import lab
+from testbed import lab
 
 
 def dump_flows(switch: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from scripts import lab
+from testbed import lab
 from topologies import build_topo
 
 SATURATE_S = 8  # let flow 1 fill the queue and the model see it

@@ -12,7 +12,7 @@ import time
 import networkx as nx
 import pytest
 
-from scripts import lab
+from testbed import lab
 from tests.integration.ovs_flows import switch_graph, table_miss_packets, trace
 from topologies import build_topo
 

@@ -10,7 +10,7 @@ import urllib.request
 
 from mininet.topo import LinearTopo
 
-from scripts import lab
+from testbed import lab
 
 
 def _get_json(url: str) -> object:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts import lab, ofemu
+from testbed import lab, ofemu
 
 
 async def _ring_scenario(ctl: lab.ControllerProcess) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import urllib.request
 
-from scripts import lab
+from testbed import lab
 from tests.integration.ovs_flows import dump_flows, switch_graph, trace
 from topologies import build_topo
 

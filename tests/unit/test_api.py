@@ -1,4 +1,4 @@
-"""Every REST route through controller.api.handle, on a fake ring network; bad input too."""
+"""Every REST route through northbound.api.handle, on a fake ring network; bad input too."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 import networkx as nx
 import pytest
 
-from controller import api
 from controller.config import METRICS
+from controller.northbound import api
 from tests.fakes import FakeNetwork
 
 TOKEN = "s3cret"

@@ -15,10 +15,10 @@ import networkx as nx
 import pytest
 from ryu.lib.packet import arp, ethernet, packet
 
-from controller import api
 from controller.config import METRICS, Config
 from controller.core import ControllerCore, Output
-from controller.messages import (
+from controller.northbound import api
+from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
     COOKIE_BASE,
@@ -771,7 +771,7 @@ def arp_frame_bytes(src_mac: str, src_ip: str, dst_ip: str) -> bytes:
 
 def test_forged_or_replayed_lldp_changes_nothing() -> None:
     """A host sees our probes on its port; it can neither forge nor replay them."""
-    from controller.lldp import build_probe
+    from controller.discovery.lldp import build_probe
 
     net = ready(ring(4))
     net.deliver("h2", "h3")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from controller.messages import (
+from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
     OFPP_CONTROLLER,

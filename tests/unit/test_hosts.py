@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.hosts import HostMove, HostTable
+from controller.hosts.table import HostMove, HostTable
 
 A, B, C = "00:00:00:00:00:0a", "00:00:00:00:00:0b", "00:00:00:00:00:0c"
 

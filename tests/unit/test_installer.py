@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller.installer import Installer, JobResult, SendStage
-from controller.messages import FlowAdd, InstallJob, Match, Stage
+from controller.forwarding.installer import Installer, JobResult, SendStage
+from controller.southbound.messages import FlowAdd, InstallJob, Match, Stage
 
 T0 = 50.0
 

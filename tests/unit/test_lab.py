@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.config import load_config
-from scripts import lab
+from testbed import lab
 from topologies import build_topo
 
 

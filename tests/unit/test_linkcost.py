@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from controller.config import Config
-from controller.costmodel import CostModel, ModelError, cost_from_latency
-from controller.features import FEATURE_NAMES, link_features
-from controller.latency import LatencyEstimator, echo_payload, echo_sent_at
-from controller.nn import NeuralNetwork
-from controller.stats import PortCounters, TrafficStats
-from controller.topology import LinkKey
+from controller.linkcost.features import FEATURE_NAMES, link_features
+from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
+from controller.linkcost.model import CostModel, ModelError, cost_from_latency
+from controller.linkcost.nn import NeuralNetwork
+from controller.linkcost.stats import PortCounters, TrafficStats
+from controller.network.model import LinkKey
 from tests.fakes import FakeNetwork
 
 CAP = 10_000_000

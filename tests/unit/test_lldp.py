@@ -7,7 +7,7 @@ import struct
 import pytest
 from ryu.lib.packet import ethernet, lldp, packet
 
-from controller.lldp import (
+from controller.discovery.lldp import (
     LLDP_MAC_NEAREST_BRIDGE,
     OUI,
     SUBTYPE_PROBE,

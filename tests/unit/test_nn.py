@@ -1,4 +1,4 @@
-"""Tests for the NumPy multilayer perceptron in controller.nn."""
+"""Tests for the NumPy multilayer perceptron in controller.linkcost.nn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from controller.nn import (
+from controller.linkcost.nn import (
     ACTIVATIONS,
     Dense,
     NeuralNetwork,

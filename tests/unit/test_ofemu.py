@@ -15,9 +15,9 @@ from ryu.ofproto import ofproto_parser
 from ryu.ofproto import ofproto_v1_3 as ofp_v13
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
-from controller.lldp import build_probe, parse_probe
-from scripts import ofemu
-from scripts.ofemu import FlowEntry, FlowTable, Match
+from controller.discovery.lldp import build_probe, parse_probe
+from testbed import ofemu
+from testbed.ofemu import FlowEntry, FlowTable, Match
 
 DP = SimpleNamespace(id=1, ofproto=ofp_v13, ofproto_parser=parser)
 MAC_A, MAC_B = ofemu.host_mac(0), ofemu.host_mac(1)

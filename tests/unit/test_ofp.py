@@ -10,8 +10,8 @@ from ryu.ofproto import ofproto_parser
 from ryu.ofproto import ofproto_v1_3 as ofp_v13
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
-from controller import ofp
-from controller.messages import (
+from controller.southbound import ofp
+from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
     OFPP_CONTROLLER,
@@ -213,7 +213,7 @@ def test_port_info_accepts_a_text_name() -> None:
     ],
 )
 def test_struct_flow_mod_equals_ryus(dp: Any, msg: FlowAdd) -> None:
-    from controller.ofp import encode_flow_add, to_ofp
+    from controller.southbound.ofp import encode_flow_add, to_ofp
 
     ours = encode_flow_add(msg, xid=42)
     version, msg_type, length, xid = ofproto_parser.header(ours)

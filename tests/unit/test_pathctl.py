@@ -12,7 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from scripts.lab import free_tcp_port
+from testbed.lab import free_tcp_port
 from tests.unit.test_rest_schema import make_app
 
 PATHCTL = Path(__file__).resolve().parents[2] / "scripts" / "pathctl"

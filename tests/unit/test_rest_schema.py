@@ -18,8 +18,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from ryu.app.wsgi import WSGIApplication
 
-from controller import api
-from controller.rest import register_rest
+from controller.northbound import api
+from controller.northbound.rest import register_rest
 from tests.fakes import FakeNetwork
 
 EXAMPLES = int(os.environ.get("SDN_SCHEMA_EXAMPLES", "25"))

@@ -11,8 +11,9 @@ import networkx as nx
 import pytest
 
 from controller.config import METRICS
-from controller.routing import NoPath, Router, link_weight, link_weights
-from controller.topology import LinkKey, LinkState, NetworkGraph, PortInfo
+from controller.network.graph import NetworkGraph
+from controller.network.model import LinkKey, LinkState, PortInfo
+from controller.routing.paths import NoPath, Router, link_weight, link_weights
 
 T0 = 10.0
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from controller.config import Config
-from controller.routing import Router
-from controller.topology import LinkKey, NetworkGraph, PortInfo
+from controller.network.graph import NetworkGraph
+from controller.network.model import LinkKey, PortInfo
+from controller.routing.paths import Router
 
 
 def ring4() -> NetworkGraph:

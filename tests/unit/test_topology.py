@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from controller.config import Config
-from controller.topology import OFPP_MAX, LinkKey, NetworkGraph, PortInfo
+from controller.network.graph import NetworkGraph
+from controller.network.model import OFPP_MAX, LinkKey, PortInfo
 
 T0 = 100.0
 

@@ -1,6 +1,6 @@
 """The training pipeline on the shipped dataset, subsampled so that CI stays fast.
 
-The full run (and the figures in README) is `python -m scripts.train_model`; here the
+The full run (and the figures in README) is `python -m training.train_model`; here the
 same code trains on a subsample of the training scenarios and is checked on the same
 held-out test scenarios, against the linear baseline and MLPRegressor.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from controller.costmodel import CostModel
-from controller.features import FEATURE_NAMES
-from scripts import train_model
+from controller.linkcost.features import FEATURE_NAMES
+from controller.linkcost.model import CostModel
+from training import train_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "linkcost.csv"

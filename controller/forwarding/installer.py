@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from controller.messages import InstallJob, Message
+from controller.southbound.messages import InstallJob, Message
 
 XID_BASE = 0x5D00_0000
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from controller.topology import LinkKey
+from controller.network.model import LinkKey
 
 EWMA_ALPHA = 0.5
 _ECHO = struct.Struct("!8sd")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from controller.stats import PortRates, PortTraffic
+from controller.linkcost.stats import PortRates, PortTraffic
 
 FEATURE_NAMES: tuple[str, ...] = (
     "utilization",  # tx bit/s over capacity, last interval

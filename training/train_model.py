@@ -1,12 +1,12 @@
 """Train the link-cost model on data/linkcost.csv and compare it with two baselines.
 
-    .venv/bin/python -m scripts.train_model [--data data/linkcost.csv]
+    .venv/bin/python -m training.train_model [--data data/linkcost.csv]
         [--out controller/models/linkcost.npz] [--subsample N] [--seed 0] [--no-sklearn]
 
 The split is by scenario (train / validation / test = 70 / 15 / 15 % of the scenarios,
 seeded), never by row: rows of one scenario are strongly correlated in time, so a row
 split would leak. Prints MAE, RMSE and R^2 (of the one-way delay in ms) on the test
-scenarios for: the from-scratch NumPy network (controller/nn.py), a linear
+scenarios for: the from-scratch NumPy network (controller/linkcost/nn.py), a linear
 least-squares baseline, and scikit-learn's MLPRegressor (a development-only dependency)
 with the same hidden layers, on the same split and with the same selection (every target
 transform and --restarts seeds, the best on the validation scenarios kept). Writes the
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from controller.features import FEATURE_NAMES
-from controller.nn import NeuralNetwork
+from controller.linkcost.features import FEATURE_NAMES
+from controller.linkcost.nn import NeuralNetwork
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = (32, 16)
@@ -169,7 +169,7 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="scripts.train_model", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="training.train_model", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=ROOT / "data" / "linkcost.csv")
     p.add_argument("--out", type=Path, default=ROOT / "controller" / "models" / "linkcost.npz")
     p.add_argument("--subsample", type=int, default=0, help="train on at most N rows (CI)")
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
 
     data_hash = hashlib.sha256(args.data.read_bytes()).hexdigest()[:16]
-    command = "python -m scripts.train_model " + " ".join(
+    command = "python -m training.train_model " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
     net.metadata.update(

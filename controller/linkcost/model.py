@@ -1,6 +1,6 @@
 """The link-cost model: the NumPy network plus what it needs to be used safely.
 
-A model file (.npz, written by ``scripts/train_model.py``) holds the network, its
+A model file (.npz, written by ``training/train_model.py``) holds the network, its
 input normalization, the feature names it was trained on, the range of every feature
 in the training data, the target transform and the test metrics. At run time a link
 whose features fall outside that range (with a margin) is not predicted; the
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from controller.features import FEATURE_NAMES
-from controller.nn import NeuralNetwork
+from controller.linkcost.features import FEATURE_NAMES
+from controller.linkcost.nn import NeuralNetwork
 
 RANGE_MARGIN = 0.1  # of each feature's training range, on either side
 

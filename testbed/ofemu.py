@@ -1,10 +1,10 @@
 """Many emulated OpenFlow 1.3 switches in one asyncio process, for controller benchmarks.
 
-    python -m scripts.ofemu --controller 127.0.0.1:6653 --topo fattree,4 --hosts 1 \\
+    python -m testbed.ofemu --controller 127.0.0.1:6653 --topo fattree,4 --hosts 1 \\
         --mode discover --rest http://127.0.0.1:8080 --duration 60
-    python -m scripts.ofemu --controller 127.0.0.1:6653 --topo tree,3,2 --hosts 4 \\
+    python -m testbed.ofemu --controller 127.0.0.1:6653 --topo tree,3,2 --hosts 4 \\
         --mode flowsetup --pairs 1000 --window 16 --rest http://127.0.0.1:8080 --duration 60
-    python -m scripts.ofemu --mode ceiling --topo tree,3,2 --hosts 4 --pairs 5000
+    python -m testbed.ofemu --mode ceiling --topo tree,3,2 --hosts 4 --pairs 5000
 
 Each switch is one TCP connection to the controller (loopback only) speaking OpenFlow
 1.3 with hand-written ``struct`` code: handshake (HELLO, FEATURES, port descriptions),
@@ -970,7 +970,7 @@ class SwitchConn(asyncio.Protocol):
                 for s, n in (
                     ("sdn-costroute", 256),
                     ("ofemu", 256),
-                    ("scripts/ofemu.py", 256),
+                    ("testbed/ofemu.py", 256),
                     (f"{self.dpid:016x}", 32),
                     (f"emulated switch {self.dpid}", 256),
                 )
@@ -1786,7 +1786,7 @@ async def ceiling(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "scripts.ofemu",
+        "testbed.ofemu",
         "--mode",
         "responder",
         "--listen",
@@ -1819,7 +1819,7 @@ async def ceiling(
             learn=False,
             lenient_handshake=True,
         )
-        res["controller"] = "trivial responder (scripts.ofemu --mode responder)"
+        res["controller"] = "trivial responder (testbed.ofemu --mode responder)"
         return res
     finally:
         if proc.returncode is None:
@@ -1835,7 +1835,7 @@ async def ceiling(
 # ============================================================================ CLI
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="scripts.ofemu", description=__doc__.split("\n\n")[0] if __doc__ else ""
+        prog="testbed.ofemu", description=__doc__.split("\n\n")[0] if __doc__ else ""
     )
     p.add_argument("--controller", default="127.0.0.1:6653", help="HOST:PORT (loopback)")
     p.add_argument(

@@ -1,7 +1,7 @@
 """The operator REST API as plain logic: ``handle(ctx, request) -> Reply``.
 
 Routing, validation, errors and the OpenAPI document all live here, with no web
-framework; ``controller.rest`` only adapts Ryu's WSGI requests to :class:`Request`.
+framework; ``controller.northbound.rest`` only adapts Ryu's WSGI requests to :class:`Request`.
 Every error is JSON ``{"error": ...}`` with a 4xx status; a bad request never changes
 state. dpids are 16-hex-digit strings, as in Ryu's own REST apps.
 """
@@ -23,10 +23,10 @@ from typing import Any
 
 from controller.config import METRIC_CHOICES, METRICS
 from controller.core import ControllerCore
-from controller.features import FEATURE_NAMES
-from controller.hosts import Host
-from controller.messages import COOKIE_BASE
-from controller.routing import NoPath, Path
+from controller.hosts.table import Host
+from controller.linkcost.features import FEATURE_NAMES
+from controller.routing.paths import NoPath, Path
+from controller.southbound.messages import COOKIE_BASE
 
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 64 * 1024

@@ -1,6 +1,6 @@
 """Collect the link-cost dataset: Mininet scenarios on shaped links under iperf3 load.
 
-    sudo .venv/bin/python -m scripts.collect_dataset [--scenarios 24] [--seconds 40]
+    sudo .venv/bin/python -m training.collect_dataset [--scenarios 24] [--seconds 40]
         [--seed 1] [--out data/linkcost.csv]
 
 Each scenario builds a topology whose switch links are shaped with htb (TCLink bw),
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.features import FEATURE_NAMES
-from scripts import lab
+from controller.linkcost.features import FEATURE_NAMES
+from testbed import lab
 from topologies import build_topo
 
 TOPOLOGIES = [
@@ -177,7 +177,7 @@ def _record(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="scripts.collect_dataset", description=__doc__.split("\n\n")[0]
+        prog="training.collect_dataset", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--scenarios", type=int, default=24)
     p.add_argument("--seconds", type=float, default=40.0)

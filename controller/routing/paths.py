@@ -1,6 +1,6 @@
-"""Shortest paths on the :class:`~controller.topology.NetworkGraph` under a routing metric.
+"""Shortest paths on the :class:`~controller.network.graph.NetworkGraph` under a routing metric.
 
-Weights come from :mod:`controller.metrics` and are stored on each edge under the
+Weights come from :mod:`controller.network.weights` and are stored on each edge under the
 metric's name, so networkx reads them directly. Ties are broken deterministically:
 among equal-cost paths the one whose dpid sequence, read from the lower-numbered
 endpoint, is lexicographically smallest wins (so both directions pick the same path).
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from controller.config import METRICS
-from controller.metrics import link_weight, link_weights
-from controller.topology import NetworkGraph
+from controller.network.graph import NetworkGraph
+from controller.network.weights import link_weight, link_weights
 
 __all__ = ["NoPath", "Path", "Router", "link_weight", "link_weights"]
 

@@ -1,6 +1,6 @@
 """Plain descriptions of the OpenFlow messages the core wants sent.
 
-The core plans these without a live datapath; ``controller.ofp`` turns them into Ryu
+The core plans these without a live datapath; ``controller.southbound.ofp`` turns them into Ryu
 messages and the app shell sends them. Tests apply them to a fake flow table.
 """
 

@@ -12,12 +12,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from controller.config import METRICS
-
-if TYPE_CHECKING:
-    from controller.topology import LinkState
+from controller.network.model import LinkState
 
 DEFAULT_LATENCY_MS = 1.0
 HOP_EPSILON = 1e-3

@@ -1,6 +1,6 @@
-"""Ryu WSGI adapter for :mod:`controller.api` (served by ``--wsapi-host/--wsapi-port``).
+"""Ryu WSGI adapter for :mod:`controller.northbound.api` (served by ``--wsapi-host/--wsapi-port``).
 
-One catch-all route hands every request under ``/v1`` to :func:`controller.api.handle`;
+One catch-all route hands every request under ``/v1`` to :func:`controller.northbound.api.handle`;
 routing, validation and errors live there, in plain code.
 """
 
@@ -12,10 +12,10 @@ from typing import Any
 
 from ryu.app.wsgi import ControllerBase, Response, route
 
-from controller import api
+from controller.northbound import api
 
 APP_KEY = "sdn_api_context"
-log = logging.getLogger("controller.rest")
+log = logging.getLogger("controller.northbound.rest")
 READ_LIMIT = api.MAX_BODY_BYTES + 1
 
 

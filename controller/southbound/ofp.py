@@ -1,4 +1,4 @@
-"""Translate the plain message descriptions of :mod:`controller.messages` to OpenFlow 1.3.
+"""Plain message descriptions (southbound.messages) to OpenFlow 1.3 messages.
 
 Uses Ryu's message classes (``ryu.ofproto``) but no event machinery, so tests can
 build and inspect real messages without a switch.
@@ -12,7 +12,9 @@ from typing import Any
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
-from controller.messages import (
+from controller.linkcost.stats import PortCounters
+from controller.network.model import PortInfo
+from controller.southbound.messages import (
     EchoRequest,
     FlowAdd,
     FlowDelete,
@@ -21,8 +23,6 @@ from controller.messages import (
     PacketOut,
     PortStatsRequest,
 )
-from controller.stats import PortCounters
-from controller.topology import PortInfo
 
 
 def to_ofp_match(m: Match) -> Any:
