@@ -4,12 +4,13 @@ PY     := $(VENV)/bin/python
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit test-integration lint bench dataset model clean help
+.PHONY: setup run test test-unit test-integration lint bench fuzz dataset model clean help
 
 help:
 	@echo "make run   [ARGS='--topo ring,6 --scripted']  controller + Mininet demo (root)"
 	@echo "make test  [PYTEST_ARGS=...]                  unit + integration tests (root for tier 2)"
 	@echo "make bench [ARGS='--quick']                   benchmarks -> bench/results.json (root)"
+	@echo "make fuzz  [ARGS='--frames 1000000 --seed 7'] fuzz the packet-in frame parser"
 	@echo "make dataset | model                         collect the link-cost dataset (root) | train"
 	@echo "make test-unit | test-integration | lint | setup | clean"
 
@@ -30,6 +31,9 @@ test-integration: setup
 
 bench: setup
 	$(PY) -m scripts.bench $(ARGS)
+
+fuzz: setup
+	$(PY) -m testbed.fuzz_frames $(ARGS)
 
 dataset: setup
 	$(PY) -m training.collect_dataset $(ARGS)

@@ -1,9 +1,10 @@
 """Ryu OpenFlow 1.3 application: ``ryu-manager controller/app.py`` (no extra flags).
 
 A thin shell: Ryu events are translated into calls on
-:class:`controller.core.ControllerCore` with plain values and the current time, and
-what the core returns is sent. Periodic work (LLDP probes, link expiry, barrier
-timeouts) runs in ``hub.spawn`` loops with jitter.
+:class:`controller.core.ControllerCore` with plain values and the current time; the
+core sends through :class:`RyuTransport` (plain messages encoded for the connected
+datapath). Periodic work (LLDP and stats rounds, housekeeping) runs in ``hub.spawn``
+loops with jitter.
 """
 
 from __future__ import annotations
@@ -29,14 +30,41 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
 from controller.config import load_config
-from controller.core import ControllerCore, Output
-from controller.forwarding.installer import Installer, JobResult, SendStage
+from controller.core import ControllerCore
 from controller.northbound.api import ApiContext
 from controller.northbound.rest import register_rest
+from controller.northbound.view import ControllerView
 from controller.southbound import ofp
 from controller.southbound.messages import FlowAdd, Message
 
 REST_CONTEXT = "wsgi"
+
+
+class RyuTransport:
+    """The core's way to the switches: plain messages encoded for connected datapaths."""
+
+    def __init__(self) -> None:
+        self.datapaths: dict[int, Any] = {}
+
+    def send(self, msg: Message, xid: int | None = None) -> bool:
+        dp = self.datapaths.get(msg.dpid)
+        if dp is None:
+            return False
+        if isinstance(msg, FlowAdd):
+            dp.send(ofp.encode_flow_add(msg, xid or 0))  # struct-built: the flow-setup hot path
+        else:
+            req = ofp.to_ofp(dp, msg)
+            if xid is not None:
+                req.xid = xid
+            dp.send_msg(req)
+        return True
+
+    def send_barrier(self, dpid: int, xid: int) -> bool:
+        dp = self.datapaths.get(dpid)
+        if dp is None:
+            return False
+        dp.send_msg(ofp.barrier(dp, xid))
+        return True
 
 
 class SdnController(app_manager.RyuApp):
@@ -46,10 +74,9 @@ class SdnController(app_manager.RyuApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.config = load_config()
-        self.core = ControllerCore(self.config, nonce=secrets.randbits(128))
-        self.installer = Installer(self.config.barrier_timeout)
-        self.datapaths: dict[int, Any] = {}
-        self.api = ApiContext(self.core, token=self.config.rest_token)
+        self.transport = RyuTransport()
+        self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
+        self.api = ApiContext(ControllerView(self.core), token=self.config.rest_token)
         register_rest(kwargs[REST_CONTEXT], self.api)
         wsapi_host = getattr(cfg.CONF, "wsapi_host", "0.0.0.0")
         if not self.config.rest_token and wsapi_host not in ("127.0.0.1", "::1", "localhost"):
@@ -58,58 +85,21 @@ class SdnController(app_manager.RyuApp):
                 "or run with --wsapi-host 127.0.0.1",
                 wsapi_host,
             )
-        if self.core.model is None:
-            self.logger.warning("no link-cost model: %s", self.core.model_error)
+        linkcost = self.core.linkcost
+        if linkcost.model is None:
+            self.logger.warning("no link-cost model: %s", linkcost.model_error)
         else:
-            self.logger.info("link-cost model %s loaded", self.core.model.path)
+            self.logger.info("link-cost model %s loaded", linkcost.model.path)
         self.logger.info(
             "sdn controller: metric %s, config %s",
             self.core.metric,
             os.environ.get("SDN_CONFIG", "(defaults)"),
         )
         self._threads = [
-            hub.spawn(self._lldp_loop),
-            hub.spawn(self._housekeeping_loop),
-            hub.spawn(self._stats_loop),
+            hub.spawn(self._loop, "LLDP round", self.config.lldp_interval, self.core.lldp_round),
+            hub.spawn(self._loop, "housekeeping", 0.2, self.core.tick, jitter=False),
+            hub.spawn(self._loop, "stats round", self.config.stats_interval, self.core.stats_round),
         ]
-
-    # ----------------------------------------------------------------- sending
-    def send(self, out: Output) -> None:
-        # Job bookkeeping first (pure, cannot yield), so no other handler can slip an
-        # older plan in between; then the messages, then the first stages.
-        stages, results = self.installer.begin(out.cancel, out.jobs, time.monotonic())
-        for msg in out.messages:
-            self._send_one(msg)
-        self._send_stages(stages)
-        self._finish(results)
-
-    def _send_one(self, msg: Message) -> bool:
-        dp = self.datapaths.get(msg.dpid)
-        if dp is None:
-            return False
-        self._write(dp, msg)
-        return True
-
-    @staticmethod
-    def _write(dp: Any, msg: Message) -> None:
-        if isinstance(msg, FlowAdd):
-            dp.send(ofp.encode_flow_add(msg))  # struct-built: the hot path of flow setup
-        else:
-            dp.send_msg(ofp.to_ofp(dp, msg))
-
-    def _send_stages(self, stages: list[SendStage]) -> None:
-        for st in stages:
-            dp = self.datapaths.get(st.dpid)
-            if dp is None:
-                self._finish(self.installer.switch_gone(st.dpid))
-                continue
-            for msg in st.messages:
-                self._write(dp, msg)
-            dp.send_msg(ofp.barrier(dp, st.barrier_xid))
-
-    def _finish(self, results: list[JobResult]) -> None:
-        for res in results:
-            self.send(self.core.on_job_done(res.name, res.ok, res.reason))
 
     # ----------------------------------------------------------------- switch life cycle
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -118,65 +108,50 @@ class SdnController(app_manager.RyuApp):
         if dp.id is None:
             return
         now = time.monotonic()
+        datapaths = self.transport.datapaths
         if ev.state == MAIN_DISPATCHER:
             # Ryu's handshake has read the port descriptions into dp.ports by now.
-            self.datapaths[dp.id] = dp
+            datapaths[dp.id] = dp
             ports = [ofp.port_info(p) for p in dp.ports.values()]
             self.logger.info("switch %016x up, %d ports", dp.id, len(ports))
-            self.send(self.core.on_switch_up(dp.id, ports, now))
-        elif (
-            ev.state == DEAD_DISPATCHER and dp.id in self.datapaths and self.datapaths[dp.id] is dp
-        ):
-            dpid: int = dp.id
-            del self.datapaths[dpid]
-            self.logger.info("switch %016x down", dpid)
-            self._finish(self.installer.switch_gone(dpid))
-            self.send(self.core.on_switch_down(dpid, now))
+            self.core.on_switch_up(dp.id, ports, now)
+        elif ev.state == DEAD_DISPATCHER and datapaths.get(dp.id) is dp:
+            del datapaths[dp.id]
+            self.logger.info("switch %016x down", dp.id)
+            self.core.on_switch_down(dp.id, now)
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
     def _port_status(self, ev):
         msg = ev.msg
-        ofproto = msg.datapath.ofproto
         port = ofp.port_info(msg.desc)
-        deleted = msg.reason == ofproto.OFPPR_DELETE
-        self.logger.info(
-            "switch %016x port %d %s",
-            msg.datapath.id,
-            port.port_no,
-            "deleted" if deleted else ("up" if port.up else "down"),
-        )
-        self.send(self.core.on_port_status(msg.datapath.id, port, time.monotonic(), deleted))
+        deleted = msg.reason == msg.datapath.ofproto.OFPPR_DELETE
+        state = "deleted" if deleted else ("up" if port.up else "down")
+        self.logger.info("switch %016x port %d %s", msg.datapath.id, port.port_no, state)
+        self.core.on_port_status(msg.datapath.id, port, time.monotonic(), deleted)
 
-    # ----------------------------------------------------------------- packets
+    # ----------------------------------------------------------------- switch messages
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def _packet_in(self, ev):
         msg = ev.msg
-        self.send(
-            self.core.on_packet_in(
-                msg.datapath.id, msg.match["in_port"], bytes(msg.data), time.monotonic()
-            )
+        self.core.on_packet_in(
+            msg.datapath.id, msg.match["in_port"], bytes(msg.data), time.monotonic()
         )
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def _barrier_reply(self, ev):
-        stages, results = self.installer.on_barrier_reply(
-            ev.msg.datapath.id, ev.msg.xid, time.monotonic()
-        )
-        self._send_stages(stages)
-        self._finish(results)
+        self.core.on_barrier_reply(ev.msg.datapath.id, ev.msg.xid, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
     def _flow_removed(self, ev):
         msg = ev.msg
         ofproto = msg.datapath.ofproto
         timed_out = msg.reason in (ofproto.OFPRR_IDLE_TIMEOUT, ofproto.OFPRR_HARD_TIMEOUT)
-        self.send(self.core.on_flow_removed(msg.datapath.id, msg.cookie, timed_out))
+        self.core.on_flow_removed(msg.datapath.id, msg.cookie, timed_out)
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
     def _port_stats(self, ev):
-        msg = ev.msg
-        counters = [ofp.port_counters(s) for s in msg.body]
-        self.core.on_port_stats(msg.datapath.id, counters, time.monotonic())
+        counters = [ofp.port_counters(s) for s in ev.msg.body]
+        self.core.on_port_stats(ev.msg.datapath.id, counters, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
     def _echo_reply(self, ev):
@@ -185,46 +160,17 @@ class SdnController(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def _error(self, ev):
         msg = ev.msg
-        self.logger.warning(
-            "switch %016x error type=%d code=%d", msg.datapath.id, msg.type, msg.code
-        )
+        detail = f"error type={msg.type} code={msg.code}"
+        self.logger.warning("switch %016x %s (xid %d)", msg.datapath.id, detail, msg.xid)
+        self.core.on_error(msg.datapath.id, msg.xid, detail)
 
     # ----------------------------------------------------------------- periodic work
-    def _guarded(self, what: str, step) -> None:
-        """Run one iteration of a periodic loop; an error is logged, the loop goes on."""
-        try:
-            step()
-        except Exception:
-            self.logger.exception("%s failed; continuing", what)
-
-    def _lldp_round(self) -> None:
-        now = time.monotonic()
-        self.send(Output(self.core.echo_requests(now)))
-        self.send(Output(self.core.lldp_round(now)))
-
-    def _lldp_loop(self):
-        interval = self.config.lldp_interval
+    def _loop(self, what: str, interval: float, step, jitter: bool = True) -> None:
+        """Run ``step(now)`` every ``interval`` (with +-10 % jitter); an error is logged and
+        the loop goes on."""
         while True:
-            self._guarded("LLDP round", self._lldp_round)
-            hub.sleep(interval * random.uniform(0.9, 1.1))
-
-    def _stats_loop(self):
-        interval = self.config.stats_interval
-        while True:
-            hub.sleep(interval * random.uniform(0.9, 1.1))
-            self._guarded("stats round", self._stats_round)
-
-    def _stats_round(self) -> None:
-        # Costs from the counters gathered since the last round, then the next round.
-        self.core.update_costs(time.monotonic())
-        self.send(Output(self.core.stats_requests()))
-
-    def _housekeeping_loop(self):
-        while True:
-            hub.sleep(0.2)
-            self._guarded("housekeeping", self._housekeeping)
-
-    def _housekeeping(self) -> None:
-        now = time.monotonic()
-        self._finish(self.installer.expire(now))
-        self.send(self.core.tick(now))
+            try:
+                step(time.monotonic())
+            except Exception:
+                self.logger.exception("%s failed; continuing", what)
+            hub.sleep(interval * (random.uniform(0.9, 1.1) if jitter else 1.0))

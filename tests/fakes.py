@@ -1,12 +1,13 @@
 """Test doubles for the controller core: fake flow tables and a fake network around them.
 
-:class:`FakeFlowTables` applies the plain messages of :mod:`controller.southbound.messages` (one
-table per switch) and answers "a packet entering switch S on port P leaves by which
-port?". :class:`FakeNetwork` drives a :class:`~controller.core.ControllerCore` the way the
-Ryu shell does (messages first, then install jobs through a real
-:class:`~controller.forwarding.installer.Installer`), with switches, cables and hosts taken from a
-networkx graph, and moves real Ethernet/ARP/IPv4/LLDP frames hop by hop through the
-fake tables: misses become packet-ins, packet-outs become frames on the wire.
+:class:`FakeFlowTables` applies the plain messages of :mod:`controller.southbound.messages`
+(one table per switch) and answers "a packet entering switch S on port P leaves by which
+port?". :class:`FakeNetwork` is the :class:`~controller.southbound.transport.Transport` of
+a real :class:`~controller.core.ControllerCore`, exactly as the Ryu shell's transport is:
+the production forwarding runtime runs its own install sequence and this network only
+carries messages and answers barriers. Switches, cables and hosts come from a networkx
+graph; real Ethernet/ARP/IPv4/LLDP frames move hop by hop through the fake tables:
+misses become packet-ins, packet-outs become frames on the wire.
 
 Everything runs on one FIFO event queue (packet-ins, barrier replies, frames sent by
 hosts), so the order in which the controller sees things is the order a real network
@@ -15,17 +16,19 @@ would produce. Time only moves when the test says so (``net.now``, ``net.advance
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 import networkx as nx
 from ryu.lib.packet import arp, ethernet, ipv4, packet
 
 from controller.config import Config
-from controller.core import ControllerCore, Output
-from controller.forwarding.installer import Installer, JobResult, SendStage
+from controller.core import ControllerCore
+from controller.forwarding.runtime import ForwardingRuntime, InstallResult
 from controller.network.model import PortInfo
 from controller.southbound.messages import (
     ETH_TYPE_LLDP,
@@ -34,7 +37,6 @@ from controller.southbound.messages import (
     PAIR_MASK,
     FlowAdd,
     FlowDelete,
-    InstallJob,
     Match,
     Message,
     PacketOut,
@@ -299,12 +301,36 @@ class _BarrierReply:
 
 
 @dataclass(frozen=True)
+class _Error:
+    dpid: int
+    xid: int
+
+
+@dataclass(frozen=True)
 class _HostSends:
     host: str
     data: bytes
 
 
-_Event = _PacketIn | _BarrierReply | _HostSends
+_Event = _PacketIn | _BarrierReply | _Error | _HostSends
+
+
+@dataclass(frozen=True)
+class StageSent:
+    """A stage the runtime sent: messages to one switch, then a barrier request."""
+
+    dpid: int
+    xid: int
+    messages: tuple[Message, ...]
+
+
+@dataclass
+class Sent:
+    """What the controller did while handling one event (before later events ran)."""
+
+    messages: list[Message] = field(default_factory=list)
+    installs: int = 0
+    """Installations started."""
 
 
 def host_mac(number: int) -> str:
@@ -313,6 +339,33 @@ def host_mac(number: int) -> str:
 
 def host_ip(number: int) -> str:
     return f"10.0.{number >> 8 & 0xFF}.{number & 0xFF}"
+
+
+class RecordingTransport:
+    """A transport to nowhere that keeps what was sent (for a core without a network)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+
+    def send(self, msg: Message, xid: int | None = None) -> bool:
+        self.sent.append(msg)
+        return True
+
+    def send_barrier(self, dpid: int, xid: int) -> bool:
+        return True
+
+
+class _Wire:
+    """The :class:`~controller.southbound.transport.Transport` the core is given."""
+
+    def __init__(self, net: FakeNetwork) -> None:
+        self.net = net
+
+    def send(self, msg: Message, xid: int | None = None) -> bool:
+        return self.net.transmit(msg, xid)
+
+    def send_barrier(self, dpid: int, xid: int) -> bool:
+        return self.net.barrier(dpid, xid)
 
 
 class FakeNetwork:
@@ -340,8 +393,6 @@ class FakeNetwork:
     ) -> None:
         self.graph = graph
         self.config = config or Config()
-        self.core = ControllerCore(self.config, nonce=nonce)
-        self.installer = Installer(self.config.barrier_timeout)
         self.tables = FakeFlowTables()
         self.now = start
         self.hop_limit = hop_limit
@@ -353,13 +404,13 @@ class FakeNetwork:
         self.connected: set[int] = set()
         self.lldp_blocked: set[frozenset[tuple[int, int]]] = set()
         """Cables that drop LLDP frames (e.g. through a bridge that filters them)."""
+        self.refuse: set[int] = set()
+        """Switches that answer every message with an error (to the stage's xid)."""
 
         # What happened, for assertions.
         self.sent: list[Message] = []
         """Every message the controller sent to a connected switch, in order."""
-        self.jobs: list[InstallJob] = []
-        self.stages_sent: list[SendStage] = []
-        self.job_results: list[JobResult] = []
+        self.stages_sent: list[StageSent] = []
         self.packet_ins: list[tuple[int, int, bytes]] = []
         self.drops: list[tuple[int, int, str]] = []
 
@@ -369,6 +420,9 @@ class FakeNetwork:
         self._queue: deque[_Event] = deque()
         self._draining = False
         self._payloads = itertools.count(1)
+        self._ctx: _Context | None = None
+        self._stage_messages: dict[tuple[int, int], list[Message]] = {}
+        self.core = ControllerCore(self.config, _Wire(self), nonce=nonce)
 
         if hosts is None:
             hosts = {f"h{d}": d for d in sorted(graph.nodes)}
@@ -428,16 +482,30 @@ class FakeNetwork:
         return [p for p in sorted(self.ports[dpid]) if (dpid, p) not in used]
 
     # ------------------------------------------------------------------ switches and time
-    def connect(self, dpid: int) -> Output:
+    @property
+    def counters(self) -> SimpleNamespace:
+        """Every counter of the core (health view), as attributes."""
+        return SimpleNamespace(**self.core.counter_values())
+
+    @property
+    def runtime(self) -> ForwardingRuntime:
+        return self.core.forwarding
+
+    @property
+    def results(self) -> list[InstallResult]:
+        """Every installation outcome so far (the runtime keeps the latest)."""
+        return list(self.core.forwarding.results)
+
+    def connect(self, dpid: int) -> Sent:
         """The switch (re)connects: the core resets it and probes its ports."""
         self.connected.add(dpid)
-        return self.process(self.core.on_switch_up(dpid, self.port_infos(dpid), self.now))
+        ports = self.port_infos(dpid)
+        return self.call(lambda: self.core.on_switch_up(dpid, ports, self.now))
 
-    def disconnect(self, dpid: int) -> Output:
+    def disconnect(self, dpid: int) -> Sent:
         """The control channel dropped (the switch keeps its flows, as OVS fail-secure does)."""
         self.connected.discard(dpid)
-        self._finish(self.installer.switch_gone(dpid), None)
-        return self.process(self.core.on_switch_down(dpid, self.now))
+        return self.call(lambda: self.core.on_switch_down(dpid, self.now))
 
     def start(self) -> None:
         for dpid in sorted(self.ports):
@@ -445,11 +513,10 @@ class FakeNetwork:
                 self.connect(dpid)
 
     def lldp_round(self) -> None:
-        self.process(Output(self.core.lldp_round(self.now)))
+        self.call(lambda: self.core.lldp_round(self.now))
 
     def housekeeping(self) -> None:
-        self._finish(self.installer.expire(self.now), None)
-        self.process(self.core.tick(self.now))
+        self.call(lambda: self.core.tick(self.now))
 
     def advance(self, seconds: float, lldp: bool = True) -> None:
         """Let time pass in LLDP-interval steps: probes (unless ``lldp=False``), expiry."""
@@ -468,12 +535,13 @@ class FakeNetwork:
         self.advance(3 * self.config.lldp_interval)
 
     # ------------------------------------------------------------------ events on the wire
-    def set_port(self, dpid: int, port_no: int, up: bool) -> Output:
+    def set_port(self, dpid: int, port_no: int, up: bool) -> Sent:
         """The port changes state; a connected switch reports it (port status)."""
         self.ports[dpid][port_no].up = up
         if dpid not in self.connected:
-            return Output()
-        return self.process(self.core.on_port_status(dpid, self.port_info(dpid, port_no), self.now))
+            return Sent()
+        port = self.port_info(dpid, port_no)
+        return self.call(lambda: self.core.on_port_status(dpid, port, self.now))
 
     def link_down(self, a: int, b: int) -> None:
         """The cable between ``a`` and ``b`` fails: both ends go down."""
@@ -504,19 +572,20 @@ class FakeNetwork:
         h.dpid, h.port = dpid, port
         return h
 
-    def idle_timeout(self, dpid: int, cookie: int) -> Output:
+    def idle_timeout(self, dpid: int, cookie: int) -> Sent:
         """The switch's flows with ``cookie`` idle out and it reports the removal."""
         gone = self.tables.table(dpid).remove_cookie(cookie)
-        out = Output()
-        if any(e.notify_removal for e in gone):
-            out = self.process(self.core.on_flow_removed(dpid, cookie, timed_out=True))
-        return out
+        if not any(e.notify_removal for e in gone):
+            return Sent()
+        return self.call(lambda: self.core.on_flow_removed(dpid, cookie, timed_out=True))
 
-    def packet_in(self, dpid: int, in_port: int, data: bytes) -> Output:
-        """Hand the core a packet-in directly (bypassing the tables); returns its output."""
+    def packet_in(self, dpid: int, in_port: int, data: bytes) -> Sent:
+        """Hand the core a packet-in directly (bypassing the tables); what it sent."""
         self.packet_ins.append((dpid, in_port, data))
-        out = self.core.on_packet_in(dpid, in_port, data, self.now)
-        return self.process(out, _Context(data, (dpid,)))
+        return self.call(
+            lambda: self.core.on_packet_in(dpid, in_port, data, self.now),
+            _Context(data, (dpid,)),
+        )
 
     def inject(self, dpid: int, in_port: int, data: bytes) -> None:
         """A frame arrives on a switch port from outside (e.g. a device we do not model)."""
@@ -529,7 +598,7 @@ class FakeNetwork:
         self._drain()
 
     def release_barriers(self, count: int | None = None) -> None:
-        """Answer held barrier requests (all, until none is left, or just ``count``)."""
+        """Answer pending barrier requests (all, until none is left, or just ``count``)."""
         n = 0
         while self.pending_barriers and (count is None or n < count):
             self._queue.append(self.pending_barriers.pop(0))
@@ -592,47 +661,47 @@ class FakeNetwork:
                 raise NotDelivered(f"{src} -> {dst}: left {dpid}/{out}, not {dst}'s port")
             return trace
 
-    # ------------------------------------------------------------------ the machinery
-    def process(self, out: Output, ctx: _Context | None = None) -> Output:
-        """Do what the Ryu shell does with an Output: cancel and start jobs (no I/O), send
-        the messages, then the first stages, then report finished jobs."""
-        self.jobs.extend(out.jobs)
-        stages, results = self.installer.begin(out.cancel, out.jobs, self.now)
-        for msg in out.messages:
-            self._send(msg, ctx)
-        self._send_stages(stages, ctx)
-        self._finish(results, ctx)
-        self._drain()
-        return out
-
-    def _send(self, msg: Message, ctx: _Context | None) -> None:
+    # ------------------------------------------------------------------ the transport
+    def transmit(self, msg: Message, xid: int | None = None) -> bool:
+        """Transport: carry one message to its switch (False when not connected)."""
         if msg.dpid not in self.connected:
             self.drops.append((msg.dpid, 0, f"not connected: {type(msg).__name__}"))
-            return
+            return False
         self.sent.append(msg)
+        if xid is not None:
+            self._stage_messages.setdefault((msg.dpid, xid), []).append(msg)
         if isinstance(msg, FlowAdd | FlowDelete):
+            if msg.dpid in self.refuse and xid is not None:
+                self._queue.append(_Error(msg.dpid, xid))
+                return True
             self.tables.apply(msg)
         elif isinstance(msg, PacketOut):
-            self._packet_out(msg, ctx)
+            self._packet_out(msg, self._ctx)
+        return True
 
-    def _send_stages(self, stages: list[SendStage], ctx: _Context | None) -> None:
-        for st in stages:
-            if st.dpid not in self.connected:
-                self._finish(self.installer.switch_gone(st.dpid), ctx)
-                continue
-            self.stages_sent.append(st)
-            for m in st.messages:
-                self._send(m, ctx)
-            reply = _BarrierReply(st.dpid, st.barrier_xid, ctx)
-            if self.auto_barrier:
-                self._queue.append(reply)
-            else:
-                self.pending_barriers.append(reply)
+    def barrier(self, dpid: int, xid: int) -> bool:
+        """Transport: a barrier request; its reply comes back as a later event."""
+        if dpid not in self.connected:
+            return False
+        msgs = tuple(self._stage_messages.pop((dpid, xid), []))
+        self.stages_sent.append(StageSent(dpid, xid, msgs))
+        reply = _BarrierReply(dpid, xid, self._ctx)
+        if self.auto_barrier:
+            self._queue.append(reply)
+        else:
+            self.pending_barriers.append(reply)
+        return True
 
-    def _finish(self, results: list[JobResult], ctx: _Context | None) -> None:
-        for res in results:
-            self.job_results.append(res)
-            self.process(self.core.on_job_done(res.name, res.ok, res.reason), ctx)
+    # ------------------------------------------------------------------ the machinery
+    def call(self, handler: Callable[[], None], ctx: _Context | None = None) -> Sent:
+        """Run one core entry point (as the Ryu shell does for one event); returns what it
+        sent itself, then lets the network carry everything that follows."""
+        mark, started = len(self.sent), self.core.forwarding.counters.installs_started
+        with self._context(ctx):
+            handler()
+        sent = Sent(self.sent[mark:], self.core.forwarding.counters.installs_started - started)
+        self._drain()
+        return sent
 
     def _packet_out(self, msg: PacketOut, ctx: _Context | None) -> None:
         trace: tuple[int, ...] = ()
@@ -708,6 +777,15 @@ class FakeNetwork:
                 reply = arp_frame(arp.ARP_REPLY, h.mac, h.ip, req.src_mac, req.src_ip)
                 self._queue.append(_HostSends(h.name, reply))
 
+    @contextlib.contextmanager
+    def _context(self, ctx: _Context | None) -> Iterator[None]:
+        """Packet-outs sent meanwhile continue the trace of the frame that caused them."""
+        outer, self._ctx = self._ctx, ctx
+        try:
+            yield
+        finally:
+            self._ctx = outer
+
     def _drain(self) -> None:
         if self._draining:
             return
@@ -719,12 +797,13 @@ class FakeNetwork:
                 ev = self._queue.popleft()
                 if isinstance(ev, _PacketIn):
                     self.packet_ins.append((ev.dpid, ev.in_port, ev.data))
-                    out = self.core.on_packet_in(ev.dpid, ev.in_port, ev.data, self.now)
-                    self.process(out, _Context(ev.data, ev.trace))
+                    with self._context(_Context(ev.data, ev.trace)):
+                        self.core.on_packet_in(ev.dpid, ev.in_port, ev.data, self.now)
                 elif isinstance(ev, _BarrierReply):
-                    stages, results = self.installer.on_barrier_reply(ev.dpid, ev.xid, self.now)
-                    self._send_stages(stages, ev.ctx)
-                    self._finish(results, ev.ctx)
+                    with self._context(ev.ctx):
+                        self.core.on_barrier_reply(ev.dpid, ev.xid, self.now)
+                elif isinstance(ev, _Error):
+                    self.core.on_error(ev.dpid, ev.xid, "refused by the fake switch")
                 else:
                     h = self.hosts[ev.host]
                     if self.ports[h.dpid][h.port].up:

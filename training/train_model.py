@@ -6,12 +6,12 @@
 The split is by scenario (train / validation / test = 70 / 15 / 15 % of the scenarios,
 seeded), never by row: rows of one scenario are strongly correlated in time, so a row
 split would leak. Prints MAE, RMSE and R^2 (of the one-way delay in ms) on the test
-scenarios for: the from-scratch NumPy network (controller/linkcost/nn.py), a linear
-least-squares baseline, and scikit-learn's MLPRegressor (a development-only dependency)
-with the same hidden layers, on the same split and with the same selection (every target
-transform and --restarts seeds, the best on the validation scenarios kept). Writes the
-model with its feature ranges, metrics and this command into --out, and the metrics
-next to it as JSON.
+scenarios for: the from-scratch NumPy network (trained by training/nn_training.py; the
+controller loads it with controller/linkcost/nn.py), a linear least-squares baseline,
+and scikit-learn's MLPRegressor (a development-only dependency) with the same hidden
+layers, on the same split and with the same selection (every target transform and
+--restarts seeds, the best on the validation scenarios kept). Writes the model with its
+feature ranges, metrics and this command into --out, and the metrics next to it as JSON.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from controller.linkcost.features import FEATURE_NAMES
-from controller.linkcost.nn import NeuralNetwork
+from training.nn_training import TrainableNetwork
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = (32, 16)
@@ -100,8 +100,10 @@ def from_target(t: np.ndarray, transform: str) -> np.ndarray:
 RESTARTS = 4  # random restarts (seeds); the one with the best validation R² is kept
 
 
-def train_numpy(train: Split, val: Split, transform: str, seed: int) -> tuple[NeuralNetwork, float]:
-    net = NeuralNetwork(
+def train_numpy(
+    train: Split, val: Split, transform: str, seed: int
+) -> tuple[TrainableNetwork, float]:
+    net = TrainableNetwork(
         [len(FEATURE_NAMES), *HIDDEN, 1],
         ["tanh", "tanh", "identity"],
         seed=seed,
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     # The target transform and the restart are chosen on the validation scenarios,
     # never on test; the reported training time is all the runs together.
     transforms = ["none", "log1p"] if args.transform == "auto" else [args.transform]
-    best: tuple[float, str, NeuralNetwork] | None = None
+    best: tuple[float, str, TrainableNetwork] | None = None
     np_secs = 0.0
     for tf in transforms:
         for restart in range(args.restarts):

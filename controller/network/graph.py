@@ -11,7 +11,7 @@ from typing import Any
 
 import networkx as nx
 
-from controller.config import Config
+from controller.config import METRICS, Config
 from controller.network.model import OFPP_MAX, LinkKey, LinkState, PortInfo, TopologyChange
 from controller.network.weights import link_weights
 
@@ -35,7 +35,11 @@ class NetworkGraph:
         They are not access ports for ``former_link_hold`` seconds: the cable may still
         be there (probes lost in a full queue), and a frame still in flight on it must
         not make a host appear on a switch port."""
-        self.version = 0  # bumped on every change of structure or weights (for caches)
+        self.structure_version = 0
+        """Bumped when switches, ports that carry links, or links change."""
+        self._weight_versions: dict[str, int] = dict.fromkeys(METRICS, 0)
+        """Per metric: bumped when a weight under that metric changes (path caches of
+        other metrics stay valid: port counters move ``utilization``, not ``hop``)."""
 
     # ------------------------------------------------------------------ switches
     def add_switch(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -47,7 +51,7 @@ class NetworkGraph:
                 p.since = now
                 table[p.port_no] = p
         self.graph.add_node(dpid, ports=table)
-        self.version += 1
+        self.structure_version += 1
         return change
 
     def remove_switch(self, dpid: int, now: float = 0.0) -> TopologyChange:
@@ -64,7 +68,7 @@ class NetworkGraph:
         for end in [e for e in self.former_link_ports if e[0] == dpid]:
             del self.former_link_ports[end]
         self.graph.remove_node(dpid)
-        self.version += 1
+        self.structure_version += 1
         return TopologyChange(removed=tuple(sorted(set(removed))))
 
     def has_switch(self, dpid: int) -> bool:
@@ -147,7 +151,7 @@ class NetworkGraph:
                 self._add_edge(candidates[0], self.cables[candidates[0]])
                 added.append(candidates[0])
         if added or removed:
-            self.version += 1
+            self.structure_version += 1
         return TopologyChange(added=tuple(added), removed=tuple(removed))
 
     def _add_edge(self, key: LinkKey, now: float) -> None:
@@ -220,13 +224,32 @@ class NetworkGraph:
                 if end not in still:
                     self.former_link_ports[end] = now
 
-    def refresh_weights(self, src: int, dst: int) -> None:
-        """Recompute the per-metric weights stored on edge (src, dst) from its state."""
+    def version(self, metric: str) -> tuple[int, int]:
+        """Changes whenever a path computed under ``metric`` may change (for caches)."""
+        return self.structure_version, self._weight_versions[metric]
+
+    def update_link(self, src: int, dst: int, **figures: Any) -> None:
+        """The one way to change what an edge carries (traffic, delay, predictions,
+        override): sets the :class:`LinkState` fields and recomputes the edge's weights,
+        bumping the version of exactly the metrics whose weight changed."""
         data = self.graph.edges[src, dst]
-        weights = link_weights(data["state"], self.config.model_fallback)
-        if any(data.get(m) != w for m, w in weights.items()):
-            data.update(weights)
-            self.version += 1
+        state: LinkState = data["state"]
+        for name, value in figures.items():
+            if not hasattr(state, name):
+                raise AttributeError(f"LinkState has no field {name!r}")
+            setattr(state, name, value)
+        self._reweigh(data)
+
+    def refresh_all_weights(self) -> None:
+        """Recompute every edge's weights (after a change that is not per link)."""
+        for _, _, data in self.graph.edges(data=True):
+            self._reweigh(data)
+
+    def _reweigh(self, data: dict[str, Any]) -> None:
+        for metric, weight in link_weights(data["state"], self.config.model_fallback).items():
+            if data.get(metric) != weight:
+                data[metric] = weight
+                self._weight_versions[metric] += 1
 
     def links(self) -> Iterator[LinkKey]:
         for u, v in sorted(self.graph.edges):
@@ -292,7 +315,12 @@ class NetworkGraph:
 
     def out_port(self, src: int, dst: int) -> int:
         """The port on ``src`` that leads to neighbour ``dst``."""
-        return self.graph.edges[src, dst]["state"].src_port
+        state: LinkState = self.graph.edges[src, dst]["state"]
+        return state.src_port
+
+    def weight(self, src: int, dst: int, metric: str) -> float:
+        """The weight of edge ``src -> dst`` under ``metric``."""
+        return float(self.graph.edges[src, dst][metric])
 
 
 def _discard(index: dict[Any, set[LinkKey]], bucket: Any, key: LinkKey) -> None:

@@ -1,102 +1,75 @@
 """The operator REST API as plain logic: ``handle(ctx, request) -> Reply``.
 
-Routing, validation, errors and the OpenAPI document all live here, with no web
-framework; ``controller.northbound.rest`` only adapts Ryu's WSGI requests to :class:`Request`.
-Every error is JSON ``{"error": ...}`` with a 4xx status; a bad request never changes
-state. dpids are 16-hex-digit strings, as in Ryu's own REST apps.
+Routes and handlers live here, with no web framework: requests are read and validated
+by :mod:`controller.northbound.requests`, the controller is read through
+:class:`~controller.northbound.view.ControllerView`, and ``northbound.rest`` only adapts
+Ryu's WSGI requests. Every error is JSON ``{"error": ...}`` with a 4xx status; a bad
+request never changes state. dpids are 16-hex-digit strings, as in Ryu's own REST apps.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hmac
-import ipaddress
 import itertools
-import json
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.config import METRIC_CHOICES, METRICS
-from controller.core import ControllerCore
-from controller.hosts.table import Host
+from controller.config import METRIC_CHOICES
+from controller.forwarding.plan import PartialHop
 from controller.linkcost.features import FEATURE_NAMES
-from controller.routing.paths import NoPath, Path
-from controller.southbound.messages import COOKIE_BASE
+from controller.northbound import openapi
+from controller.northbound.requests import (
+    MAX_BODY_BYTES,
+    ApiError,
+    Reply,
+    Request,
+    check_metric,
+    dpid_str,
+    host_json,
+    json_body,
+    no_query_but,
+    object_with,
+    parse_dpid,
+    require_token,
+    resolve_endpoint,
+)
+from controller.northbound.view import ControllerView, LinkView, PathView
+from controller.routing.paths import NoPath
+from controller.southbound.messages import OFPP_CONTROLLER
 
 API_VERSION = "1.0.0"
-MAX_BODY_BYTES = 64 * 1024
 MAX_K = 16
 MAX_COST = 1e9
-DPID_RE = re.compile(r"^[0-9a-fA-F]{1,16}$")
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    """Header names in lower case."""
-    body: bytes = b""
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+__all__ = ["MAX_BODY_BYTES", "ROUTES", "ApiContext", "Reply", "Request", "handle"]
 
 
 @dataclass
 class ApiContext:
-    """What the handlers may use: the core, the write token, the clock."""
+    """What the handlers may use: a read-only view of the controller, the write token,
+    the clock."""
 
-    core: ControllerCore
+    view: ControllerView
     token: str = ""
     clock: Callable[[], float] = time.monotonic
 
 
 # ------------------------------------------------------------------------- helpers
-def dpid_str(dpid: int) -> str:
-    return f"{dpid:016x}"
-
-
-def parse_dpid(text: str, what: str = "dpid") -> int:
-    if not DPID_RE.match(text):
-        raise ApiError(400, f"{what} {text!r} is not a dpid (1 to 16 hex digits)")
-    return int(text, 16)
-
-
-def _host_json(h: Host) -> dict[str, Any]:
-    return {"mac": h.mac, "ipv4": h.ipv4, "dpid": dpid_str(h.dpid), "port": h.port}
-
-
-def _link_json(core: ControllerCore, src: int, dst: int) -> dict[str, Any]:
-    st = core.topo.edge(src, dst)
-    assert st is not None
+def _link_json(link: LinkView) -> dict[str, Any]:
+    st, key = link.state, link.key
     return {
-        "src": {"dpid": dpid_str(src), "port": st.src_port},
-        "dst": {"dpid": dpid_str(dst), "port": st.dst_port},
+        "src": {"dpid": dpid_str(key.src), "port": key.src_port},
+        "dst": {"dpid": dpid_str(key.dst), "port": key.dst_port},
         "capacity_bps": st.capacity_bps,
         "tx_bps": st.tx_bps,
         "utilization": st.utilization,
         "latency_ms": st.latency_ms,
         "predicted_cost": st.predicted_cost,
         "cost_override": st.cost_override,
-        "weights": {m: float(core.topo.graph.edges[src, dst][m]) for m in METRICS},
+        "weights": link.weights,
         "predicted_latency_ms": st.predicted_latency_ms,
         "features_at": st.features_at,
         "features": (
@@ -105,100 +78,16 @@ def _link_json(core: ControllerCore, src: int, dst: int) -> dict[str, Any]:
     }
 
 
-def _json_body(req: Request) -> Any:
-    if len(req.body) > MAX_BODY_BYTES:
-        raise ApiError(413, f"request body larger than {MAX_BODY_BYTES} bytes")
-    ctype = req.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if ctype not in ("application/json", ""):
-        raise ApiError(415, f"content type {ctype!r} is not application/json")
-    try:
-        return json.loads(req.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError(400, "request body is not valid JSON") from None
+def _hop_json(h: PartialHop) -> dict[str, Any]:
+    return {"dpid": dpid_str(h.dpid), "in_port": h.in_port, "out_port": h.out_port}
 
 
-def _object_with(body: Any, key: str) -> Any:
-    if not isinstance(body, dict):
-        raise ApiError(400, f"request body must be a JSON object with {key!r}")
-    extra = sorted(set(body) - {key})
-    if extra:
-        raise ApiError(400, f"unknown field(s) {', '.join(map(repr, extra))}; expected {key!r}")
-    if key not in body:
-        raise ApiError(400, f"missing field {key!r}")
-    return body[key]
-
-
-def _check_metric(value: Any, choices: tuple[str, ...] = METRICS) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ApiError(400, f"unknown metric {value!r}; valid: {', '.join(choices)}")
-    return value
-
-
-def _require_token(ctx: ApiContext, req: Request) -> None:
-    if not ctx.token:
-        return
-    auth = req.headers.get("authorization", "")
-    scheme, _, given = auth.partition(" ")
-    expected = ctx.token.encode("utf-8")
-    offered = given.strip().encode("utf-8", errors="replace")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(offered, expected):
-        raise ApiError(401, "this route needs 'Authorization: Bearer <token>'")
-
-
-# ------------------------------------------------------------------------- endpoints
-@dataclass(frozen=True)
-class Endpoint:
-    """A path endpoint: a host (with its attachment) or a switch."""
-
-    dpid: int
-    host: Host | None
-
-    def json(self) -> dict[str, Any]:
-        if self.host is not None:
-            return {"type": "host", **_host_json(self.host)}
-        return {"type": "switch", "dpid": dpid_str(self.dpid)}
-
-
-def resolve_endpoint(core: ControllerCore, text: str, what: str) -> Endpoint:
-    """A host IPv4, a host MAC or a dpid -> :class:`Endpoint` (404 if unknown)."""
-    if MAC_RE.match(text):
-        host = core.hosts.by_mac(text)
-        if host is None:
-            raise ApiError(404, f"{what}: no host with MAC {text}")
-        return Endpoint(host.dpid, host)
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        pass
-    else:
-        host = core.hosts.by_ip(text)
-        if host is None:
-            raise ApiError(404, f"{what}: no host with IPv4 {text}")
-        return Endpoint(host.dpid, host)
-    if DPID_RE.match(text):
-        dpid = int(text, 16)
-        if not core.topo.has_switch(dpid):
-            raise ApiError(404, f"{what}: no switch with dpid {dpid_str(dpid)}")
-        return Endpoint(dpid, None)
-    raise ApiError(400, f"{what} {text!r} is not a host IPv4, a host MAC or a dpid")
-
-
-def _path_json(core: ControllerCore, path: Path, src: Endpoint, dst: Endpoint) -> dict[str, Any]:
-    hops = []
-    d = path.dpids
-    for i, dpid in enumerate(d):
-        in_port = core.topo.out_port(dpid, d[i - 1]) if i > 0 else None
-        out_port = core.topo.out_port(dpid, d[i + 1]) if i < len(d) - 1 else None
-        if i == 0 and src.host is not None:
-            in_port = src.host.port
-        if i == len(d) - 1 and dst.host is not None:
-            out_port = dst.host.port
-        hops.append({"dpid": dpid_str(dpid), "in_port": in_port, "out_port": out_port})
+def _path_json(p: PathView) -> dict[str, Any]:
     links = [
         {"src": dpid_str(u), "dst": dpid_str(v), "cost": c}
-        for (u, v), c in zip(itertools.pairwise(d), path.link_costs, strict=True)
+        for (u, v), c in zip(itertools.pairwise(p.path.dpids), p.path.link_costs, strict=True)
     ]
-    return {"hops": hops, "links": links, "total_cost": path.total}
+    return {"hops": [_hop_json(h) for h in p.hops], "links": links, "total_cost": p.path.total}
 
 
 # ------------------------------------------------------------------------- handlers
@@ -206,32 +95,32 @@ Handler = Callable[[ApiContext, Request, dict[str, str]], Reply]
 
 
 def get_health(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    core = ctx.core
+    view = ctx.view
     return Reply(
         200,
         {
             "status": "ok",
-            "switches": len(core.topo.switches()),
-            "links": sum(1 for _ in core.topo.links()),
-            "hosts": len(core.hosts),
-            "metric": core.metric,
-            "active_metric": core.effective_metric(),
-            "routes": len(core.routes),
-            "counters": dataclasses.asdict(core.counters),
+            "switches": len(view.switches()),
+            "links": len(view.links()),
+            "hosts": len(view.hosts()),
+            "metric": view.metric(),
+            "active_metric": view.active_metric(),
+            "routes": view.route_count(),
+            "counters": view.counters(),
         },
     )
 
 
 def get_links(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, [_link_json(ctx.core, k.src, k.dst) for k in ctx.core.topo.links()])
+    return Reply(200, [_link_json(link) for link in ctx.view.links()])
 
 
 def get_hosts(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, [_host_json(h) for h in ctx.core.hosts.all()])
+    return Reply(200, [host_json(h) for h in ctx.view.hosts()])
 
 
 def get_topology(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    core = ctx.core
+    view = ctx.view
     switches = [
         {
             "dpid": dpid_str(d),
@@ -243,10 +132,10 @@ def get_topology(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
                     "up": p.up,
                     "speed_bps": p.speed_bps,
                 }
-                for p in sorted(core.topo.ports(d).values(), key=lambda p: p.port_no)
+                for p in view.ports(d)
             ],
         }
-        for d in core.topo.switches()
+        for d in view.switches()
     ]
     return Reply(
         200,
@@ -268,30 +157,31 @@ def get_routes(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
                 "installed": r.installed,
                 "metric": r.path.metric,
                 "total_cost": r.path.total,
-                "hops": [
-                    {"dpid": dpid_str(h.dpid), "in_port": h.in_port, "out_port": h.out_port}
-                    for h in r.hops
-                ],
+                "hops": [_hop_json(h) for h in r.hops],
             }
-            for r in sorted(ctx.core.routes.values(), key=lambda r: (r.a, r.b))
+            for r in ctx.view.pairs()
         ],
     )
 
 
 def get_paths(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    core = ctx.core
-    unknown = sorted(set(req.query) - {"metric", "k"})
-    if unknown:
-        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}")
-    metric = _check_metric(req.query.get("metric", core.effective_metric()))
+    view = ctx.view
+    no_query_but(req, "metric", "k")
+    metric = check_metric(req.query.get("metric", view.active_metric()))
     k_text = req.query.get("k", "1")
     if not re.fullmatch(r"[0-9]{1,2}", k_text) or not 1 <= int(k_text) <= MAX_K:
         raise ApiError(400, f"k must be an integer from 1 to {MAX_K}, got {k_text!r}")
-    k = int(k_text)
-    src = resolve_endpoint(core, args["src"], "src")
-    dst = resolve_endpoint(core, args["dst"], "dst")
+    src = resolve_endpoint(view, args["src"], "src")
+    dst = resolve_endpoint(view, args["dst"], "dst")
     try:
-        paths = core.router.k_shortest_paths(src.dpid, dst.dpid, metric, k)
+        paths = view.paths(
+            src.dpid,
+            dst.dpid,
+            metric,
+            int(k_text),
+            src.host.port if src.host is not None else None,
+            dst.host.port if dst.host is not None else None,
+        )
     except NoPath as exc:
         raise ApiError(404, f"no path from {args['src']} to {args['dst']}: {exc}") from None
     return Reply(
@@ -300,119 +190,103 @@ def get_paths(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
             "src": src.json(),
             "dst": dst.json(),
             "metric": metric,
-            "paths": [_path_json(core, p, src, dst) for p in paths],
+            "paths": [_path_json(p) for p in paths],
         },
     )
 
 
 def get_flows(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    core = ctx.core
-    unknown = sorted(set(req.query) - {"dpid"})
-    if unknown:
-        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}")
+    view = ctx.view
+    no_query_but(req, "dpid")
     only = parse_dpid(req.query["dpid"]) if "dpid" in req.query else None
-    if only is not None and not core.topo.has_switch(only):
+    if only is not None and not view.has_switch(only):
         raise ApiError(404, f"no switch with dpid {dpid_str(only)}")
     flows: list[dict[str, Any]] = []
-    for dpid in core.topo.switches():
-        if only is not None and dpid != only:
-            continue
-        cookie = f"0x{COOKIE_BASE:016x}"
-        flows.append(
-            {
-                "dpid": dpid_str(dpid),
-                "cookie": cookie,
-                "priority": 0,
-                "match": {},
-                "actions": ["CONTROLLER"],
-                "purpose": "table-miss",
-            }
-        )
-        flows.append(
-            {
-                "dpid": dpid_str(dpid),
-                "cookie": cookie,
-                "priority": 65000,
-                "match": {"eth_type": 0x88CC},
-                "actions": ["CONTROLLER"],
-                "purpose": "lldp",
-            }
-        )
-    for r in sorted(core.routes.values(), key=lambda r: (r.a, r.b)):
-        path = [dpid_str(h.dpid) for h in r.hops]
-        for h in r.hops:
-            if only is not None and h.dpid != only:
-                continue
-            for in_port, src, dst, out in (
-                (h.in_port, r.a, r.b, h.out_port),
-                (h.out_port, r.b, r.a, h.in_port),
-            ):
-                flows.append(
-                    {
-                        "dpid": dpid_str(h.dpid),
-                        "cookie": f"0x{r.cookie:016x}",
-                        "priority": core.config.flow_priority,
-                        "match": {"in_port": in_port, "eth_src": src, "eth_dst": dst},
-                        "actions": [f"OUTPUT:{out}"],
-                        "purpose": "path",
-                        "hosts": [src, dst],
-                        "path": path if src == r.a else path[::-1],
-                        "installed": r.installed,
-                    }
-                )
+    for f in view.flows(only):
+        m = f.flow.match
+        match = {
+            name: value
+            for name, value in (
+                ("in_port", m.in_port),
+                ("eth_src", m.eth_src),
+                ("eth_dst", m.eth_dst),
+                ("eth_type", m.eth_type),
+            )
+            if value is not None
+        }
+        out = "CONTROLLER" if f.flow.out_port == OFPP_CONTROLLER else f"OUTPUT:{f.flow.out_port}"
+        entry: dict[str, Any] = {
+            "dpid": dpid_str(f.flow.dpid),
+            "cookie": f"0x{f.flow.cookie:016x}",
+            "priority": f.flow.priority,
+            "match": match,
+            "actions": [out],
+            "purpose": f.purpose,
+        }
+        if f.hosts is not None and f.path is not None:
+            entry["hosts"] = list(f.hosts)
+            entry["path"] = [dpid_str(d) for d in f.path]
+            entry["installed"] = f.installed
+        flows.append(entry)
     return Reply(200, flows)
 
 
-def _metric_json(core: ControllerCore) -> dict[str, Any]:
+def _metric_json(view: ControllerView) -> dict[str, Any]:
     return {
-        "metric": core.metric,
-        "active": core.effective_metric(),
+        "metric": view.metric(),
+        "active": view.active_metric(),
         "available": list(METRIC_CHOICES),
     }
 
 
 def get_metric(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, _metric_json(ctx.core))
+    return Reply(200, _metric_json(ctx.view))
 
 
 def put_metric(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    _require_token(ctx, req)
-    metric = _check_metric(_object_with(_json_body(req), "metric"), METRIC_CHOICES)
-    ctx.core.set_metric(metric)
-    return Reply(200, _metric_json(ctx.core))
+    require_token(ctx.token, req)
+    metric = check_metric(object_with(json_body(req), "metric"), METRIC_CHOICES)
+    ctx.view.set_metric(metric)
+    return Reply(200, _metric_json(ctx.view))
 
 
 def _link_args(ctx: ApiContext, args: dict[str, str]) -> tuple[int, int]:
     src = parse_dpid(args["src_dpid"], "src_dpid")
     dst = parse_dpid(args["dst_dpid"], "dst_dpid")
-    if ctx.core.topo.edge(src, dst) is None:
+    if ctx.view.link(src, dst) is None:
         raise ApiError(404, f"no link from {dpid_str(src)} to {dpid_str(dst)}")
     return src, dst
 
 
+def _link_reply(ctx: ApiContext, src: int, dst: int) -> Reply:
+    link = ctx.view.link(src, dst)
+    assert link is not None
+    return Reply(200, _link_json(link))
+
+
 def put_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    _require_token(ctx, req)
+    require_token(ctx.token, req)
     src, dst = _link_args(ctx, args)
-    cost = _object_with(_json_body(req), "cost")
+    cost = object_with(json_body(req), "cost")
     if isinstance(cost, bool) or not isinstance(cost, int | float):
         raise ApiError(400, f"cost must be a number, got {type(cost).__name__}")
     if isinstance(cost, int) and abs(cost) > MAX_COST:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
     if not math.isfinite(cost) or not 0 < cost <= MAX_COST:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
-    ctx.core.set_cost_override(src, dst, float(cost))
-    return Reply(200, _link_json(ctx.core, src, dst))
+    ctx.view.set_cost_override(src, dst, float(cost))
+    return _link_reply(ctx, src, dst)
 
 
 def delete_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    _require_token(ctx, req)
+    require_token(ctx.token, req)
     src, dst = _link_args(ctx, args)
-    ctx.core.set_cost_override(src, dst, None)
-    return Reply(200, _link_json(ctx.core, src, dst))
+    ctx.view.set_cost_override(src, dst, None)
+    return _link_reply(ctx, src, dst)
 
 
 def get_model(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    status = ctx.core.model_status(ctx.clock())
+    status = ctx.view.model_status(ctx.clock())
     age = status.get("last_prediction_age_s")
     status["last_prediction_time"] = (
         None
@@ -436,6 +310,10 @@ class Route:
     query: tuple[str, ...] = ()
     body: str | None = None  # JSON field of the request body, if any
     write: bool = False
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -511,213 +389,6 @@ def handle(ctx: ApiContext, req: Request) -> Reply:
     return Reply(404, {"error": f"no route {path}; see /v1/openapi.json"})
 
 
-# ------------------------------------------------------------------------- OpenAPI
-def _schemas() -> dict[str, Any]:
-    dpid = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
-    port = {"type": "integer", "minimum": 0}
-    nullable_num = {"type": "number", "nullable": True}
-    link = {
-        "type": "object",
-        "required": ["src", "dst", "capacity_bps", "tx_bps", "utilization", "weights"],
-        "properties": {
-            "src": {"type": "object", "properties": {"dpid": dpid, "port": port}},
-            "dst": {"type": "object", "properties": {"dpid": dpid, "port": port}},
-            "capacity_bps": {"type": "integer"},
-            "tx_bps": {"type": "number"},
-            "utilization": {"type": "number", "minimum": 0},
-            "latency_ms": nullable_num,
-            "predicted_cost": nullable_num,
-            "cost_override": nullable_num,
-            "weights": {"type": "object", "additionalProperties": {"type": "number"}},
-        },
-    }
-    host = {
-        "type": "object",
-        "required": ["mac", "ipv4", "dpid", "port"],
-        "properties": {
-            "mac": {"type": "string"},
-            "ipv4": {"type": "string", "nullable": True},
-            "dpid": dpid,
-            "port": port,
-        },
-    }
-    hop = {
-        "type": "object",
-        "required": ["dpid", "in_port", "out_port"],
-        "properties": {
-            "dpid": dpid,
-            "in_port": {"type": "integer", "nullable": True},
-            "out_port": {"type": "integer", "nullable": True},
-        },
-    }
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {"error": {"type": "string"}},
-        },
-        "Link": link,
-        "Host": host,
-        "Hop": hop,
-        "Health": {
-            "type": "object",
-            "required": ["status", "switches", "links", "hosts"],
-            "properties": {
-                "status": {"type": "string"},
-                "switches": {"type": "integer"},
-                "links": {"type": "integer"},
-                "hosts": {"type": "integer"},
-                "metric": {"type": "string"},
-                "routes": {"type": "integer"},
-                "counters": {"type": "object"},
-            },
-        },
-        "Topology": {
-            "type": "object",
-            "required": ["switches", "links", "hosts"],
-            "properties": {
-                "switches": {"type": "array", "items": {"type": "object"}},
-                "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
-                "hosts": {"type": "array", "items": {"$ref": "#/components/schemas/Host"}},
-            },
-        },
-        "Paths": {
-            "type": "object",
-            "required": ["src", "dst", "metric", "paths"],
-            "properties": {
-                "src": {"type": "object"},
-                "dst": {"type": "object"},
-                "metric": {"type": "string", "enum": list(METRICS)},
-                "paths": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["hops", "links", "total_cost"],
-                        "properties": {
-                            "hops": {
-                                "type": "array",
-                                "items": {"$ref": "#/components/schemas/Hop"},
-                            },
-                            "links": {"type": "array", "items": {"type": "object"}},
-                            "total_cost": {"type": "number"},
-                        },
-                    },
-                },
-            },
-        },
-        "Metric": {
-            "type": "object",
-            "required": ["metric", "active"],
-            "properties": {
-                "metric": {"type": "string", "enum": list(METRIC_CHOICES)},
-                "active": {"type": "string", "enum": list(METRICS)},
-                "available": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-    }
-
-
-_RESPONSE_SCHEMA = {
-    "get_health": "Health",
-    "get_topology": "Topology",
-    "get_paths": "Paths",
-    "get_metric": "Metric",
-    "put_metric": "Metric",
-    "put_link_cost": "Link",
-    "delete_link_cost": "Link",
-}
-_ARRAY_SCHEMA = {"get_hosts": "Host", "get_links": "Link"}
-_DPID_PATTERN = "^[0-9a-fA-F]{1,16}$"
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4_PATTERN = rf"{_OCTET}(\.{_OCTET}){{3}}"
-_ENDPOINT = {
-    "type": "string",
-    "description": "a host IPv4, a host MAC or a switch dpid (hex)",
-    "pattern": f"^([0-9a-fA-F]{{1,16}}|[0-9a-fA-F]{{2}}(:[0-9a-fA-F]{{2}}){{5}}|{_IPV4_PATTERN})$",
-}
-_PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
-    "src": _ENDPOINT,
-    "dst": _ENDPOINT,
-    "src_dpid": {"type": "string", "pattern": _DPID_PATTERN},
-    "dst_dpid": {"type": "string", "pattern": _DPID_PATTERN},
-    "dpid": {"type": "string", "pattern": _DPID_PATTERN},
-}
-
-
 def openapi_document() -> dict[str, Any]:
-    """OpenAPI 3.0 document generated from :data:`ROUTES` (so it matches them exactly)."""
-    err = {
-        "description": "error",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    paths: dict[str, Any] = {}
-    for r in ROUTES:
-        name = r.handler.__name__
-        if name in _RESPONSE_SCHEMA:
-            schema: dict[str, Any] = {"$ref": f"#/components/schemas/{_RESPONSE_SCHEMA[name]}"}
-        elif name in _ARRAY_SCHEMA:
-            schema = {
-                "type": "array",
-                "items": {"$ref": f"#/components/schemas/{_ARRAY_SCHEMA[name]}"},
-            }
-        elif name in ("get_routes", "get_flows"):
-            schema = {"type": "array", "items": {"type": "object"}}
-        else:
-            schema = {"type": "object"}
-        op: dict[str, Any] = {
-            "operationId": name,
-            "summary": r.summary,
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-                "400": err,
-                "404": err,
-            },
-        }
-        params = [
-            {"name": p, "in": "path", "required": True, "schema": _PARAM_SCHEMAS[p]}
-            for p in re.findall(r"\{(\w+)\}", r.template)
-        ]
-        for q in r.query:
-            qschema: dict[str, Any] = _PARAM_SCHEMAS.get(q, {"type": "string"})
-            if q == "metric":
-                qschema = {"type": "string", "enum": list(METRICS)}
-            elif q == "k":
-                qschema = {"type": "integer", "minimum": 1, "maximum": MAX_K}
-            params.append({"name": q, "in": "query", "required": False, "schema": qschema})
-        if params:
-            op["parameters"] = params
-        if r.body:
-            prop: dict[str, Any] = (
-                {"type": "string", "enum": list(METRIC_CHOICES)}
-                if r.body == "metric"
-                else {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_COST}
-            )
-            op["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": [r.body],
-                            "additionalProperties": False,
-                            "properties": {r.body: prop},
-                        }
-                    }
-                },
-            }
-            op["responses"]["413"] = err
-            op["responses"]["415"] = err
-        if r.write:
-            op["security"] = [{"bearer": []}, {}]
-            op["responses"]["401"] = err
-        paths.setdefault(r.template, {})[r.method.lower()] = op
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "sdn-costroute controller API", "version": API_VERSION},
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": _schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
+    """This API as an OpenAPI 3.0 document."""
+    return openapi.openapi_document(ROUTES, API_VERSION, MAX_K, MAX_COST)

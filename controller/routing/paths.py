@@ -49,8 +49,10 @@ class Router:
 
     def __init__(self, topo: NetworkGraph) -> None:
         self.topo = topo
-        self._cache: dict[tuple[int, int, str], Path] = {}
-        self._cache_version = -1
+        self._cache: dict[str, dict[tuple[int, int], Path]] = {m: {} for m in METRICS}
+        self._cache_version: dict[str, tuple[int, int]] = {}
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     def _weight_fn(self, metric: str) -> str:
         """The edge attribute that holds ``metric``'s weight."""
@@ -59,9 +61,7 @@ class Router:
         return metric
 
     def _path(self, dpids: list[int], metric: str) -> Path:
-        costs = tuple(
-            float(self.topo.graph.edges[u, v][metric]) for u, v in itertools.pairwise(dpids)
-        )
+        costs = tuple(self.topo.weight(u, v, metric) for u, v in itertools.pairwise(dpids))
         return Path(tuple(dpids), costs, metric)
 
     def _check(self, src: int, dst: int) -> None:
@@ -122,17 +122,23 @@ class Router:
 
     def shortest_path(self, src: int, dst: int, metric: str) -> Path:
         """The canonical shortest path (see :meth:`_tied_paths`); repeated queries are
-        answered from a cache that any change of the graph or its weights empties."""
-        if self._cache_version != self.topo.version:
-            self._cache.clear()
-            self._cache_version = self.topo.version
-        key = (src, dst, metric)
-        path = self._cache.get(key)
-        if path is None:
-            path = self.equal_cost_paths(src, dst, metric, limit=1)[0]
-            if len(self._cache) >= CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = path
+        answered from a per-metric cache, emptied when the graph's structure or a weight
+        under that metric changes (port counters do not empty the ``hop`` cache)."""
+        self._weight_fn(metric)
+        version = self.topo.version(metric)
+        cache = self._cache[metric]
+        if self._cache_version.get(metric) != version:
+            cache.clear()
+            self._cache_version[metric] = version
+        path = cache.get((src, dst))
+        if path is not None:
+            self.cache_hits += 1
+            return path
+        self.cache_misses += 1
+        path = self.equal_cost_paths(src, dst, metric, limit=1)[0]
+        if len(cache) >= CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[(src, dst)] = path
         return path
 
     def k_shortest_paths(self, src: int, dst: int, metric: str, k: int) -> list[Path]:

@@ -10,6 +10,7 @@ import pytest
 
 from controller.config import METRICS
 from controller.northbound import api
+from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
 
 TOKEN = "s3cret"
@@ -26,7 +27,7 @@ def net() -> FakeNetwork:
 
 @pytest.fixture
 def ctx(net: FakeNetwork) -> api.ApiContext:
-    return api.ApiContext(net.core)
+    return api.ApiContext(ControllerView(net.core))
 
 
 def call(
@@ -51,7 +52,7 @@ def call(
 
 
 def snapshot(ctx: api.ApiContext) -> str:
-    return json.dumps([call(ctx, "GET", "/v1/links").body, ctx.core.metric], sort_keys=True)
+    return json.dumps([call(ctx, "GET", "/v1/links").body, ctx.view.metric()], sort_keys=True)
 
 
 # ------------------------------------------------------------------ read routes
@@ -221,7 +222,7 @@ def test_bad_writes_change_nothing(
 
 
 def test_token_rule(net: FakeNetwork) -> None:
-    ctx = api.ApiContext(net.core, token=TOKEN)
+    ctx = api.ApiContext(ControllerView(net.core), token=TOKEN)
     before = snapshot(ctx)
     for token in (None, "wrong", ""):
         assert call(ctx, "PUT", "/v1/metric", {"metric": "cost"}, token=token).status == 401
@@ -235,3 +236,43 @@ def test_token_rule(net: FakeNetwork) -> None:
 
 def test_no_token_configured_means_writes_are_open(ctx: api.ApiContext) -> None:
     assert call(ctx, "PUT", "/v1/metric", {"metric": "latency"}).status == 200
+
+
+def test_paths_and_flows_report_the_installed_ports_on_crossed_parallel_cables() -> None:
+    """Two cables between s1 and s2, crossed (s1's lower port meets s2's higher one), so
+    the edge 1->2 and the edge 2->1 ride different cables. /v1/paths must report the
+    in_port the runtime installs, and /v1/flows exactly the installed flows."""
+    g = nx.MultiGraph()
+    g.add_edges_from([(1, 2), (1, 2), (2, 3)])
+    net = FakeNetwork(g)
+    (p1a, p1b), (p2a, p2b) = (
+        sorted(p for (d, p), (nd, _) in net.wires.items() if d == s and nd == o)
+        for s, o in ((1, 2), (2, 1))
+    )
+    net.wires[(1, p1a)], net.wires[(2, p2b)] = (2, p2b), (1, p1a)  # cross the cables
+    net.wires[(1, p1b)], net.wires[(2, p2a)] = (2, p2a), (1, p1b)
+    net.discover()
+    net.announce_all()
+    e12, e21 = net.core.graph.edge(1, 2), net.core.graph.edge(2, 1)
+    assert e12 is not None and e21 is not None
+    assert (e12.src_port, e12.dst_port) != (e21.dst_port, e21.src_port)  # different cables
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+    ctx = api.ApiContext(ControllerView(net.core))
+    (path,) = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.3").body["paths"]
+    for hop in path["hops"]:
+        h1, h3 = net.host("h1"), net.host("h3")
+        dpid = int(hop["dpid"], 16)
+        installed = net.tables.lookup(dpid, hop["in_port"], h1.mac, h3.mac)
+        assert installed == hop["out_port"], hop  # the reported in_port is the installed one
+    flows = [f for f in call(ctx, "GET", "/v1/flows").body if f["purpose"] == "path"]
+    on_switches = {
+        (d, e.match.in_port, e.match.eth_src, e.match.eth_dst, e.out_port)
+        for d, e in net.tables.flows()
+        if e.match.eth_src is not None
+    }
+    advertised = {
+        (int(f["dpid"], 16), f["match"]["in_port"], f["match"]["eth_src"],
+         f["match"]["eth_dst"], int(f["actions"][0].removeprefix("OUTPUT:")))
+        for f in flows
+    }  # fmt: skip
+    assert advertised == on_switches

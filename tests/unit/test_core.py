@@ -16,7 +16,9 @@ import pytest
 from ryu.lib.packet import arp, ethernet, packet
 
 from controller.config import METRICS, Config
-from controller.core import ControllerCore, Output
+from controller.core import ControllerCore
+from controller.forwarding.runtime import Outcome
+from controller.northbound.view import ControllerView
 from controller.northbound import api
 from controller.southbound.messages import (
     COOKIE_APP,
@@ -29,7 +31,7 @@ from controller.southbound.messages import (
     Message,
     PacketOut,
 )
-from tests.fakes import FakeNetwork, NotDelivered, ipv4_frame
+from tests.fakes import FakeNetwork, NotDelivered, RecordingTransport, Sent, ipv4_frame
 
 # ---------------------------------------------------------------------- topologies
 
@@ -68,7 +70,7 @@ def ready(graph: nx.Graph, hosts: Mapping[str, int] | None = None, **kwargs: obj
 
 
 def cookie_of(net: FakeNetwork, a: str, b: str) -> int:
-    route = net.core.route_of(net.host(a).mac, net.host(b).mac)
+    route = net.runtime.record(net.host(a).mac, net.host(b).mac)
     assert route is not None, f"no route {a} <-> {b}"
     return route.cookie
 
@@ -87,7 +89,7 @@ def messages_to(msgs: list[Message], dpid: int) -> list[Message]:
     return [m for m in msgs if m.dpid == dpid]
 
 
-def packet_outs(out: Output) -> list[PacketOut]:
+def packet_outs(out: Sent) -> list[PacketOut]:
     """The output's messages, which must all be packet-outs."""
     assert all(isinstance(m, PacketOut) for m in out.messages), out.messages
     return [m for m in out.messages if isinstance(m, PacketOut)]
@@ -98,7 +100,7 @@ def packet_outs(out: Output) -> list[PacketOut]:
 def test_discovery_finds_every_cable_and_every_access_port(name: str) -> None:
     graph, hosts = SCENARIOS[name]
     net = ready(graph, hosts)
-    topo = net.core.topo
+    topo = net.core.graph
     assert topo.switches() == sorted(graph.nodes)
     found = {(k.src, k.dst) for k in topo.links()}
     assert found == {(u, v) for u, v in graph.edges} | {(v, u) for u, v in graph.edges}
@@ -107,7 +109,7 @@ def test_discovery_finds_every_cable_and_every_access_port(name: str) -> None:
     access = {(d, p) for d, ports in topo.access_ports(net.now).items() for p in ports}
     assert access == {(h.dpid, h.port) for h in net.hosts.values()}
     for h in net.hosts.values():
-        known = net.core.hosts.by_mac(h.mac)
+        known = net.core.hosts.table.by_mac(h.mac)
         assert known is not None and (known.dpid, known.port, known.ipv4) == (
             h.dpid,
             h.port,
@@ -118,16 +120,17 @@ def test_discovery_finds_every_cable_and_every_access_port(name: str) -> None:
 def test_probes_of_another_controller_are_ignored() -> None:
     net = FakeNetwork(line(2))
     net.discover()
-    other = ControllerCore(nonce=net.core.nonce + 1)
+    other = ControllerCore(Config(), RecordingTransport(), nonce=net.core.nonce + 1)
     other.on_switch_up(2, net.port_infos(2), net.now)
-    probe = next(m for m in other.probes_for(2, net.now) if m.out_ports == (net.link_port(2, 1),))
+    probes = other.discovery.probes_for(2, net.now)
+    probe = next(m for m in probes if m.out_ports == (net.link_port(2, 1),))
     net.connect(1)  # s1 reconnects: its links are gone until s2's next probe
-    assert {(k.src, k.dst) for k in net.core.topo.links()} == {(1, 2)}
-    lldp_in = net.core.counters.lldp_in
+    assert {(k.src, k.dst) for k in net.core.graph.links()} == {(1, 2)}
+    lldp_in = net.counters.lldp_in
     out = net.packet_in(1, net.link_port(1, 2), probe.data)  # a stranger's probe from s2
-    assert out.messages == [] and out.jobs == []
-    assert net.core.counters.lldp_in == lldp_in + 1
-    assert {(k.src, k.dst) for k in net.core.topo.links()} == {(1, 2)}
+    assert out.messages == [] and out.installs == 0
+    assert net.counters.lldp_in == lldp_in + 1
+    assert {(k.src, k.dst) for k in net.core.graph.links()} == {(1, 2)}
 
 
 def test_host_ports_are_quiet_until_lldp_had_its_chance() -> None:
@@ -135,9 +138,9 @@ def test_host_ports_are_quiet_until_lldp_had_its_chance() -> None:
     net.start()
     frame = net.ipv4("h1", "h2")
     out = net.packet_in(1, 1, frame)
-    assert out.messages == [] and out.jobs == []
-    assert net.core.hosts.by_mac(net.host("h1").mac) is None
-    assert net.core.counters.unclassified_port_drops == 1
+    assert out.messages == [] and out.installs == 0
+    assert net.core.hosts.table.by_mac(net.host("h1").mac) is None
+    assert net.counters.unclassified_port_drops == 1
 
 
 # ---------------------------------------------------------------------- forwarding
@@ -185,7 +188,7 @@ def test_every_pair_of_the_fat_tree_is_delivered_loop_free() -> None:
             if a != b:
                 trace = net.deliver(a, b)
                 assert_shortest(graph, trace, net.host(a).dpid, net.host(b).dpid)
-    assert len(net.core.routes) == 6
+    assert len(net.runtime.pairs) == 6
 
 
 def test_hosts_on_one_switch() -> None:
@@ -201,7 +204,7 @@ def test_unknown_destination_is_flooded_then_learned() -> None:
     frame = net.ipv4("h1", "h3")
     trace = net.deliver("h1", "h3", frame)  # h3 never spoke: the controller floods
     assert trace == [1, 3]  # packet-in at s1, packet-out at s3 (not through the fabric)
-    assert net.core.counters.floods >= 2
+    assert net.counters.floods >= 2
     # h3 answers; now both are known and a path is installed for the reply.
     net.send("h3", net.ipv4("h3", "h1"))
     assert net.walk("h1", "h3") == [1, 2, 3]
@@ -218,9 +221,11 @@ def test_unknown_destination_is_flooded_then_learned() -> None:
 def test_install_stages_go_egress_first(src: str, dst: str) -> None:
     net = ready(ring(6))
     trace = net.deliver(src, dst)
-    (job,) = [j for j in net.jobs if j.stages]
-    assert [st.dpid for st in job.stages] == trace[::-1]
+    assert net.counters.installs_started == 1
     assert [st.dpid for st in net.stages_sent] == trace[::-1]
+    # Each stage carries that switch's flows of both directions, then its barrier.
+    for st in net.stages_sent:
+        assert len(st.messages) == 2 and all(m.dpid == st.dpid for m in st.messages)
 
 
 def test_each_stage_waits_for_the_previous_barrier() -> None:
@@ -266,7 +271,7 @@ def test_packets_arriving_during_installation_are_held_and_released_in_order() -
     frames = [net.ipv4("h1", "h4") for _ in range(3)]
     for f in frames:
         net.send("h1", f)
-    assert len(net.jobs) == 1  # one installation for the pair, not one per packet
+    assert net.counters.installs_started == 1  # one installation, not one per packet
     net.release_barriers()
     got = [f for f in net.host("h4").frames() if f in frames]
     assert got == frames
@@ -279,7 +284,7 @@ def test_barrier_timeout_gives_the_pair_up() -> None:
     cookie = cookie_of(net, "h1", "h4")
     net.now += net.config.barrier_timeout + 0.1
     net.housekeeping()
-    assert net.core.route_of(net.host("h1").mac, net.host("h4").mac) is None
+    assert net.runtime.record(net.host("h1").mac, net.host("h4").mac) is None
     assert net.tables.with_cookie(cookie) == []
     net.auto_barrier = True
     net.pending_barriers.clear()
@@ -303,7 +308,7 @@ def test_arp_for_a_known_host_is_answered_by_the_controller() -> None:
     h1, h3 = net.host("h1"), net.host("h3")
     request = net.arp_request("h1", h3.ip)
     out = net.packet_in(h1.dpid, h1.port, request)
-    assert out.jobs == []
+    assert out.installs == 0
     (reply,) = out.messages
     assert isinstance(reply, PacketOut)
     assert (reply.dpid, reply.out_ports) == (h1.dpid, (h1.port,))
@@ -312,7 +317,7 @@ def test_arp_for_a_known_host_is_answered_by_the_controller() -> None:
     assert (eth.src, eth.dst) == (h3.mac, h1.mac)
     assert rep.opcode == arp.ARP_REPLY
     assert (rep.src_mac, rep.src_ip, rep.dst_mac, rep.dst_ip) == (h3.mac, h3.ip, h1.mac, h1.ip)
-    assert net.core.counters.arp_proxied == 1
+    assert net.counters.arp_proxied == 1
     # Through the network: h1 gets the answer, h3 never sees the request.
     seen_by_h3 = len(net.host("h3").received)
     net.send("h1", net.arp_request("h1", h3.ip))
@@ -325,25 +330,25 @@ def test_arp_for_an_unknown_host_floods_access_ports_only_once() -> None:
     h1 = net.host("h1")
     request = net.arp_request("h1", "10.0.0.99")
     out = net.packet_in(h1.dpid, h1.port, request)
-    assert out.jobs == []
+    assert out.installs == 0
     flood = packet_outs(out)
     assert all(m.data == request for m in flood)
     reached = {(m.dpid, p) for m in flood for p in m.out_ports}
-    access = {(d, p) for d, ports in net.core.topo.access_ports(net.now).items() for p in ports}
+    access = {(d, p) for d, ports in net.core.graph.access_ports(net.now).items() for p in ports}
     assert reached == access - {(h1.dpid, h1.port)}
     assert not reached & net.link_ports()
     assert len(reached) == 3 + 4  # three other hosts, four free ports
-    floods = net.core.counters.floods
+    floods = net.counters.floods
 
     again = net.packet_in(h1.dpid, h1.port, request)  # e.g. back through an unknown link
-    assert again.messages == [] and again.jobs == []
-    assert net.core.counters.flood_duplicates_dropped == 1
-    assert net.core.counters.floods == floods
+    assert again.messages == [] and again.installs == 0
+    assert net.counters.flood_duplicates_dropped == 1
+    assert net.counters.floods == floods
 
     net.now += net.config.flood_dedup_window
     later = net.packet_in(h1.dpid, h1.port, request)  # a retry after the window
     assert {(m.dpid, p) for m in packet_outs(later) for p in m.out_ports} == reached
-    assert net.core.counters.floods == floods + 1
+    assert net.counters.floods == floods + 1
 
 
 def test_broadcast_never_enters_the_fabric() -> None:
@@ -364,7 +369,7 @@ def test_flood_copy_over_an_undiscovered_link_does_not_move_hosts() -> None:
     net.discover()
     net.announce_all()
     for h in net.hosts.values():
-        known = net.core.hosts.by_mac(h.mac)
+        known = net.core.hosts.table.by_mac(h.mac)
         assert known is not None and (known.dpid, known.port) == (h.dpid, h.port), h.name
 
 
@@ -375,14 +380,14 @@ def test_no_host_is_learned_from_a_link_port() -> None:
     port = net.link_port(1, 2)
     frame = ipv4_frame(stranger, net.host("h3").mac, "10.9.9.9", net.host("h3").ip, b"x")
     out = net.packet_in(1, port, frame)
-    assert out.messages == [] and out.jobs == []
-    assert net.core.hosts.by_mac(stranger) is None
-    assert net.core.counters.transit_misses == 1
+    assert out.messages == [] and out.installs == 0
+    assert net.core.hosts.table.by_mac(stranger) is None
+    assert net.counters.transit_misses == 1
     broadcast = net.arp_request("h3", "10.0.0.1")  # h3's ARP arriving over a link
     out = net.packet_in(1, port, broadcast)
     assert out.messages == []
-    assert net.core.counters.fabric_multicast_drops == 1
-    known = net.core.hosts.by_mac(net.host("h3").mac)
+    assert net.counters.fabric_multicast_drops == 1
+    known = net.core.hosts.table.by_mac(net.host("h3").mac)
     assert known is not None and (known.dpid, known.port) == (3, net.host("h3").port)
 
 
@@ -391,13 +396,13 @@ def test_host_learned_on_a_port_that_turns_out_to_be_a_link_is_forgotten() -> No
     net.connect(1)  # s2 is not connected yet: s1's port to it looks like an access port
     net.advance(3)
     port = net.link_port(1, 2)
-    assert net.core.topo.is_access_port(1, port, net.now)
+    assert net.core.graph.is_access_port(1, port, net.now)
     ghost = "02:00:00:00:00:77"
     net.packet_in(1, port, ipv4_frame(ghost, "ff:ff:ff:ff:ff:ff", "10.7.7.7", "10.7.7.255", b""))
-    assert net.core.hosts.by_mac(ghost) is not None
+    assert net.core.hosts.table.by_mac(ghost) is not None
     net.connect(2)  # its probes arrive at s1 on that port
-    assert net.core.topo.is_link_port(1, port)
-    assert net.core.hosts.by_mac(ghost) is None
+    assert net.core.graph.is_link_port(1, port)
+    assert net.core.hosts.table.by_mac(ghost) is None
 
 
 def test_host_move_drops_that_hosts_routes_only() -> None:
@@ -409,7 +414,7 @@ def test_host_move_drops_that_hosts_routes_only() -> None:
 
     moved = net.move_host("h1", 3)  # to the free port of s3
     assert net.deliver("h1", "h3") == [3]
-    known = net.core.hosts.by_mac(moved.mac)
+    known = net.core.hosts.table.by_mac(moved.mac)
     assert known is not None and (known.dpid, known.port) == (3, moved.port)
     assert net.tables.with_cookie(old) == []
     assert cookie_of(net, "h1", "h3") != old
@@ -446,7 +451,7 @@ def test_link_down_reroutes_exactly_the_affected_pair() -> None:
     assert net.deliver("h3", "h1") == [3, 4, 5, 1]
     assert net.deliver("h1", "h2") == [1, 2]
     assert len(net.packet_ins) == packet_ins
-    assert net.core.counters.reroutes == 1
+    assert net.counters.reroutes == 1
 
 
 def test_link_down_in_the_fat_tree_moves_to_another_equal_cost_path() -> None:
@@ -468,7 +473,7 @@ def test_link_down_without_another_path_drops_the_route() -> None:
     net.deliver("h1", "h3")
     cookie = cookie_of(net, "h1", "h3")
     net.link_down(2, 3)
-    assert net.core.route_of(net.host("h1").mac, net.host("h3").mac) is None
+    assert net.runtime.record(net.host("h1").mac, net.host("h3").mac) is None
     assert net.tables.with_cookie(cookie) == []
     with pytest.raises(NotDelivered):
         net.deliver("h1", "h3")
@@ -482,7 +487,7 @@ def test_host_port_down_drops_routes_attached_there() -> None:
     net.deliver("h1", "h3")
     cookie = cookie_of(net, "h1", "h3")
     net.set_port(3, net.host("h3").port, up=False)
-    assert net.core.route_of(net.host("h1").mac, net.host("h3").mac) is None
+    assert net.runtime.record(net.host("h1").mac, net.host("h3").mac) is None
     assert net.tables.with_cookie(cookie) == []
 
 
@@ -491,7 +496,7 @@ def test_silent_link_expires_and_traffic_moves() -> None:
     assert net.deliver("h1", "h3") == [1, 2, 3]
     net.block_lldp(1, 2)  # the cable still forwards, but LLDP stops getting through
     net.advance(net.config.link_timeout + 2)
-    assert net.core.topo.edge(1, 2) is None
+    assert net.core.graph.edge(1, 2) is None
     assert net.walk("h1", "h3") == [1, 4, 3]
 
 
@@ -509,7 +514,7 @@ def test_switch_reconnect_deletes_app_flows_then_installs_base_flows() -> None:
     assert {m.match.eth_type for m in base} == {None, ETH_TYPE_LLDP}
     # No app flow outside the base ones survives on s2 from before the reconnect.
     leftovers = [e for _, e in net.tables.flows(2) if e.cookie != COOKIE_BASE]
-    assert all(e.cookie in {r.cookie for r in net.core.routes.values()} for e in leftovers)
+    assert all(e.cookie in {r.cookie for r in net.runtime.pairs.values()} for e in leftovers)
     # Pairs through s2 still work; h2 (on s2) speaks again and is re-learned.
     net.advance(3)
     assert net.deliver("h1", "h3") in ([1, 2, 3], [1, 4, 3])
@@ -531,12 +536,12 @@ def test_switch_down_then_up_keeps_forwarding() -> None:
 def test_flow_removal_is_per_direction_and_only_at_the_ingress() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
-    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    route = net.runtime.record(net.host("h1").mac, net.host("h3").mac)
     assert route is not None
     a_to_b = 0 if route.a == net.host("h1").mac else 1
     # A removal reported by a transit switch changes nothing.
     net.idle_timeout(2, route.flow_cookie(a_to_b))
-    assert net.core.route_of(route.a, route.b) is route and route.live == {0, 1}
+    assert net.runtime.record(route.a, route.b) is route and route.live == {0, 1}
     # h1 -> h3 idles out at its ingress: that direction goes, the other stays.
     net.idle_timeout(route.ingress(a_to_b), route.flow_cookie(a_to_b))
     assert route.live == {1 - a_to_b}
@@ -544,7 +549,7 @@ def test_flow_removal_is_per_direction_and_only_at_the_ingress() -> None:
     assert all(e.cookie & 1 == 1 - a_to_b for _, e in net.tables.with_cookie(route.cookie))
     # The other direction idles out too: the pair is forgotten, every flow gone.
     net.idle_timeout(route.ingress(1 - a_to_b), route.flow_cookie(1 - a_to_b))
-    assert net.core.route_of(route.a, route.b) is None
+    assert net.runtime.record(route.a, route.b) is None
     assert net.tables.with_cookie(route.cookie) == []
     assert net.deliver("h1", "h3") == [1, 2, 3]  # re-installed on demand
     assert cookie_of(net, "h1", "h3") != route.cookie
@@ -553,28 +558,28 @@ def test_flow_removal_is_per_direction_and_only_at_the_ingress() -> None:
 def test_removals_from_an_older_installation_or_not_timeouts_are_ignored() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
-    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    route = net.runtime.record(net.host("h1").mac, net.host("h3").mac)
     assert route is not None
     old_cookie = route.flow_cookie(0)
-    out = net.core.on_flow_removed(route.ingress(0), old_cookie, timed_out=False)
-    assert out.messages == [] and out.jobs == []
+    out = net.call(lambda: net.core.on_flow_removed(route.ingress(0), old_cookie, False))
+    assert out.messages == [] and out.installs == 0
     net.link_down(2, 3)  # reroute: a new generation of the same pair
-    new = net.core.route_of(route.a, route.b)
+    new = net.runtime.record(route.a, route.b)
     assert new is not None and new.generation == route.generation + 1
-    out = net.core.on_flow_removed(new.ingress(0), old_cookie, timed_out=True)
+    out = net.call(lambda: net.core.on_flow_removed(new.ingress(0), old_cookie, True))
     assert out.messages == [] and new.live == {0, 1}
-    assert net.core.on_flow_removed(2, COOKIE_APP | 0xABCDEF, timed_out=True).messages == []
+    assert net.call(lambda: net.core.on_flow_removed(2, COOKIE_APP | 0xABCDEF, True)).messages == []
 
 
 def test_transit_miss_repairs_the_path() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
-    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    route = net.runtime.record(net.host("h1").mac, net.host("h3").mac)
     assert route is not None
     for direction in (0, 1):  # s2 lost the pair's flows silently
         net.tables.table(2).remove_cookie(route.flow_cookie(direction))
     net.send("h1", net.ipv4("h1", "h3"))
-    assert net.core.counters.transit_misses == 1
+    assert net.counters.transit_misses == 1
     assert net.walk("h1", "h3") == [1, 2, 3]
     assert net.walk("h3", "h1") == [3, 2, 1]
 
@@ -584,9 +589,9 @@ def test_parallel_cables_forward_without_loops_or_churn() -> None:
     g.add_edges_from([(1, 2), (1, 2), (2, 3)])
     net = ready(g)
     assert net.deliver("h1", "h3") == [1, 2, 3]
-    reroutes = net.core.counters.reroutes
+    reroutes = net.counters.reroutes
     net.advance(3)
-    assert net.core.counters.reroutes == reroutes
+    assert net.counters.reroutes == reroutes
     assert net.deliver("h3", "h1") == [3, 2, 1]
 
 
@@ -598,11 +603,11 @@ def test_parallel_cables_forward_without_loops_or_churn() -> None:
 )
 def test_malformed_packet_in_is_counted_and_ignored(data: bytes) -> None:
     net = ready(ring(4))
-    hosts = len(net.core.hosts)
+    hosts = len(net.core.hosts.table)
     out = net.packet_in(1, net.host("h1").port, data)
-    assert out.messages == [] and out.jobs == []
-    assert net.core.counters.malformed == 1
-    assert len(net.core.hosts) == hosts
+    assert out.messages == [] and out.installs == 0
+    assert net.counters.malformed == 1
+    assert len(net.core.hosts.table) == hosts
     assert net.deliver("h1", "h3") == [1, 2, 3]  # still working
 
 
@@ -610,24 +615,24 @@ def test_multicast_source_is_malformed() -> None:
     net = ready(ring(4))
     frame = ipv4_frame("01:00:5e:00:00:01", net.host("h3").mac, "10.0.0.1", "10.0.0.3", b"")
     out = net.packet_in(1, net.host("h1").port, frame)
-    assert out.messages == [] and out.jobs == []
-    assert net.core.counters.malformed == 1
-    assert net.core.hosts.by_mac("01:00:5e:00:00:01") is None
+    assert out.messages == [] and out.installs == 0
+    assert net.counters.malformed == 1
+    assert net.core.hosts.table.by_mac("01:00:5e:00:00:01") is None
 
 
 def test_packet_in_from_an_unknown_switch_is_ignored() -> None:
     net = ready(ring(4))
-    hosts = len(net.core.hosts)
+    hosts = len(net.core.hosts.table)
     frame = ipv4_frame("02:00:00:00:00:55", net.host("h3").mac, "10.5.5.5", "10.0.0.3", b"")
-    out = net.core.on_packet_in(99, 1, frame, net.now)
-    assert out.messages == [] and out.jobs == []
-    assert len(net.core.hosts) == hosts
-    assert net.core.on_packet_in(99, 1, b"", net.now) == Output()
+    out = net.call(lambda: net.core.on_packet_in(99, 1, frame, net.now))
+    assert out.messages == [] and out.installs == 0
+    assert len(net.core.hosts.table) == hosts
+    assert net.call(lambda: net.core.on_packet_in(99, 1, b"", net.now)) == Sent()
 
 
 # ---------------------------------------------------------------------- operators
 def test_set_metric_rejects_unknown_names() -> None:
-    core = ControllerCore(Config(metric="latency"))
+    core = ControllerCore(Config(metric="latency"), RecordingTransport())
     with pytest.raises(ValueError, match="fastest"):
         core.set_metric("fastest")
     assert core.metric == "latency"
@@ -640,17 +645,14 @@ def test_new_routes_use_the_metric_in_force() -> None:
     net = ready(ring(4))
     net.core.set_metric("utilization")
     for u, v in ((1, 2), (2, 1)):
-        st = net.core.topo.edge(u, v)
-        assert st is not None
-        st.utilization = 0.95
-        net.core.topo.refresh_weights(u, v)
+        net.core.graph.update_link(u, v, utilization=0.95)
     assert net.deliver("h1", "h3") == [1, 4, 3]
-    route = net.core.route_of(net.host("h1").mac, net.host("h3").mac)
+    route = net.runtime.record(net.host("h1").mac, net.host("h3").mac)
     assert route is not None and route.path.metric == "utilization"
 
 
 def _get(core: ControllerCore, path: str) -> tuple[int, Any]:
-    reply = api.handle(api.ApiContext(core), api.Request("GET", path))
+    reply = api.handle(api.ApiContext(ControllerView(core)), api.Request("GET", path))
     return reply.status, reply.body
 
 
@@ -674,7 +676,7 @@ def test_api_bodies_are_json() -> None:
 
 
 def test_api_on_an_empty_controller() -> None:
-    core = ControllerCore()
+    core = ControllerCore(Config(), RecordingTransport())
     for name in ("health", "topology", "links", "hosts", "routes"):
         status, body = _get(core, f"/v1/{name}")
         assert status == 200
@@ -688,11 +690,11 @@ def test_a_port_whose_link_lldp_lost_is_not_an_access_port() -> None:
     net.deliver("h1", "h3")  # 1-2-3
     net.block_lldp(2, 3)
     net.advance(4)  # link 2-3 expires; the pair is rerouted via s4
-    assert net.core.topo.edge(2, 3) is None
+    assert net.core.graph.edge(2, 3) is None
     p32 = net.link_port(3, 2)
-    assert not net.core.topo.is_access_port(3, p32, net.now)
+    assert not net.core.graph.is_access_port(3, p32, net.now)
     net.inject(3, p32, net.ipv4("h1", "h3"))
-    h1 = net.core.hosts.by_mac(net.host("h1").mac)
+    h1 = net.core.hosts.table.by_mac(net.host("h1").mac)
     assert h1 is not None and (h1.dpid, h1.port) == (1, net.host("h1").port)
     assert net.deliver("h3", "h1") == [3, 4, 1]
 
@@ -706,11 +708,11 @@ def test_a_host_forgotten_on_a_link_port_loses_its_routes() -> None:
     h1, h2 = net.host("h1"), net.host("h2")
     net.inject(1, p12, arp_frame_bytes(h2.mac, h2.ip, h1.ip))  # h2's ARP over the cable
     net.inject(1, h1.port, net.ipv4("h1", "h2"))  # h1 -> h2: a route out of the cable port
-    assert net.core.route_of(h1.mac, h2.mac) is not None
+    assert net.runtime.record(h1.mac, h2.mac) is not None
     net.connect(2)
     net.lldp_round()  # the cable is discovered
-    assert net.core.topo.is_link_port(1, p12)
-    assert net.core.route_of(h1.mac, h2.mac) is None
+    assert net.core.graph.is_link_port(1, p12)
+    assert net.runtime.record(h1.mac, h2.mac) is None
     assert net.tables.outputs_on(1, p12) == []
 
 
@@ -720,11 +722,11 @@ def test_dropping_a_pair_cancels_its_running_installation() -> None:
     net.auto_barrier = False
     net.send("h1", net.ipv4("h1", "h4"))  # install started; waits for s4's barrier
     cookie = cookie_of(net, "h1", "h4")
-    assert net.installer.running()
+    assert net.runtime.installing()
     net.now += 0.6
     net.move_host("h1", 2)  # h1 moves and announces itself: its pair is dropped
     net.send("h1", arp_frame_bytes(h1.mac, h1.ip, h1.ip))
-    assert net.installer.running() == []
+    assert net.runtime.installing() == []
     net.auto_barrier = True
     net.release_barriers()
     assert net.tables.with_cookie(cookie) == []  # nothing more was installed
@@ -735,10 +737,10 @@ def test_silent_hosts_age_out_unless_a_route_uses_them() -> None:
     net = ready(ring(3), config=Config(host_timeout=10.0))
     net.deliver("h1", "h2")
     net.advance(12)
-    hosts = {h.mac for h in net.core.hosts.all()}
+    hosts = {h.mac for h in net.core.hosts.table.all()}
     assert net.host("h3").mac not in hosts
     assert {net.host("h1").mac, net.host("h2").mac} <= hosts
-    assert net.core.counters.hosts_aged_out == 1
+    assert net.counters.hosts_aged_out == 1
 
 
 def test_the_host_table_is_bounded() -> None:
@@ -749,8 +751,8 @@ def test_the_host_table_is_bounded() -> None:
         net.inject(
             1, port, ipv4_frame(mac, "ff:ff:ff:ff:ff:ff", f"10.9.0.{i + 1}", "10.9.9.9", b"x")
         )
-    assert len(net.core.hosts) == 3
-    assert net.core.counters.hosts_refused >= 7
+    assert len(net.core.hosts.table) == 3
+    assert net.counters.hosts_refused >= 7
 
 
 def arp_frame_bytes(src_mac: str, src_ip: str, dst_ip: str) -> bytes:
@@ -776,16 +778,16 @@ def test_forged_or_replayed_lldp_changes_nothing() -> None:
     net = ready(ring(4))
     net.deliver("h2", "h3")
     h1 = net.host("h1")
-    before = sorted(net.core.topo.links())
+    before = sorted(net.core.graph.links())
     p23 = net.link_port(2, 3)
     # Forged: right format, wrong key.
     net.packet_in(h1.dpid, h1.port, build_probe(2, p23, "", net.now, b"guessed key"))
     # Replayed: a genuine probe of the s2-s3 link, injected later at h1's port.
-    genuine = next(m for m in net.core.probes_for(2, net.now - 10) if m.out_ports == (p23,))
+    genuine = next(m for m in net.core.discovery.probes_for(2, net.now - 10) if m.out_ports == (p23,))
     net.packet_in(h1.dpid, h1.port, genuine.data)
-    assert sorted(net.core.topo.links()) == before
-    assert not net.core.topo.is_link_port(h1.dpid, h1.port)
-    assert net.core.counters.lldp_rejected == 2
+    assert sorted(net.core.graph.links()) == before
+    assert not net.core.graph.is_link_port(h1.dpid, h1.port)
+    assert net.counters.lldp_rejected == 2
     assert net.deliver("h2", "h3") == [2, 3]
 
 
@@ -800,9 +802,10 @@ def test_a_cancel_and_a_new_install_in_one_output_keep_the_new_install() -> None
     net.now += 0.1
     h1 = net.host("h1")
     out = net.packet_in(h1.dpid, h1.port, net.ipv4("h1", "h3"))
-    assert out.cancel and out.jobs
-    assert net.installer.running()  # the new job is still there
-    assert net.core.route_of(h1.mac, net.host("h3").mac) is not None
+    assert out.installs == 1
+    assert [r.outcome for r in net.results] == [Outcome.CANCELLED]
+    assert net.runtime.installing()  # the new job is still there
+    assert net.runtime.record(h1.mac, net.host("h3").mac) is not None
     net.auto_barrier = True
     net.release_barriers()
     assert net.deliver("h1", "h3") == [2, 3]
@@ -819,5 +822,5 @@ def test_a_slow_but_healthy_long_install_is_not_given_up() -> None:
         net.lldp_round()
         net.housekeeping()
         net.release_barriers(1)
-    assert all(r.ok for r in net.job_results), net.job_results
-    assert net.core.route_of(net.host("h1").mac, net.host("h7").mac) is not None
+    assert [r.outcome for r in net.results] == [Outcome.DONE], net.results
+    assert net.runtime.record(net.host("h1").mac, net.host("h7").mac) is not None

@@ -13,10 +13,10 @@ from controller.config import Config
 from controller.linkcost.features import FEATURE_NAMES, link_features
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
 from controller.linkcost.model import CostModel, ModelError, cost_from_latency
-from controller.linkcost.nn import NeuralNetwork
 from controller.linkcost.stats import PortCounters, TrafficStats
 from controller.network.model import LinkKey
 from tests.fakes import FakeNetwork
+from training.nn_training import TrainableNetwork
 
 CAP = 10_000_000
 
@@ -86,7 +86,7 @@ def _tiny_model(path: Path, transform: str = "none") -> Path:
     }
     x = np.column_stack([rng.uniform(*ranges.get(n, (0, 1.1)), size=400) for n in FEATURE_NAMES])
     y = 50 * np.minimum(x[:, 0], 1.0) ** 4
-    net = NeuralNetwork(
+    net = TrainableNetwork(
         [len(FEATURE_NAMES), 8, 1],
         ["tanh", "identity"],
         seed=1,
@@ -122,7 +122,7 @@ def test_bad_model_files_raise_model_error(tmp_path: Path) -> None:
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelError):
         CostModel.load(tmp_path / "junk.npz")
-    net = NeuralNetwork([3, 2, 1], ["tanh", "identity"], feature_names=["a", "b", "c"])
+    net = TrainableNetwork([3, 2, 1], ["tanh", "identity"], feature_names=["a", "b", "c"])
     net.save(tmp_path / "other.npz")
     with pytest.raises(ModelError):
         CostModel.load(tmp_path / "other.npz")
@@ -151,9 +151,9 @@ def _stats_round(net: FakeNetwork, t: float, busy_mbps: float) -> None:
     """Counters for every port; link s1->s2 (s1's port toward s2) carries busy_mbps."""
     core = net.core
     busy_port = net.link_port(1, 2)
-    for dpid in core.topo.switches():
+    for dpid in core.graph.switches():
         counters = []
-        for port in core.topo.ports(dpid):
+        for port in core.graph.ports(dpid):
             tx = int(busy_mbps * 1e6 / 8 * t) if (dpid, port) == (1, busy_port) else 0
             counters.append(PortCounters(port, tx, 0, tx // 1000, 0))
         core.on_port_stats(dpid, counters, t)
@@ -162,20 +162,20 @@ def _stats_round(net: FakeNetwork, t: float, busy_mbps: float) -> None:
 def test_predictions_drive_the_cost_metric_and_auto_switches_to_it(tmp_path: Path) -> None:
     net = _ring_with_model(tmp_path)
     core = net.core
-    assert core.model is not None and core.effective_metric() == "hop"
+    assert core.linkcost.model is not None and core.effective_metric() == "hop"
     for t in range(1, 5):
         _stats_round(net, float(t), busy_mbps=9.5)
-    assert core.update_costs(5.0) == 8  # every directed link of the ring
+    assert core.linkcost.update_costs(5.0) == 8  # every directed link of the ring
     assert core.effective_metric() == "cost"
-    busy = core.topo.edge(1, 2)
-    idle = core.topo.edge(1, 4)
+    busy = core.graph.edge(1, 2)
+    idle = core.graph.edge(1, 4)
     assert busy is not None and idle is not None
     assert busy.predicted_cost > idle.predicted_cost >= 1.0
-    assert core.topo.graph.edges[1, 2]["cost"] == pytest.approx(busy.predicted_cost)
+    assert core.graph.graph.edges[1, 2]["cost"] == pytest.approx(busy.predicted_cost)
     # The busy link is avoided: h1 -> h2 goes round the other way under `cost`.
     path = core.router.shortest_path(1, 2, "cost")
     assert path.dpids == (1, 4, 3, 2)
-    status = core.model_status(6.0)
+    status = core.linkcost.status(6.0)
     assert status["loaded"] and status["predicted_links"] == 8
     assert status["last_prediction_age_s"] == pytest.approx(1.0)
 
@@ -183,13 +183,13 @@ def test_predictions_drive_the_cost_metric_and_auto_switches_to_it(tmp_path: Pat
 def test_out_of_range_links_fall_back_as_configured(tmp_path: Path) -> None:
     net = _ring_with_model(tmp_path, model_fallback="utilization")
     core = net.core
-    core.topo.edge(1, 2).capacity_bps = 10**10  # a link unlike anything trained on
+    core.graph.edge(1, 2).capacity_bps = 10**10  # a link unlike anything trained on
     for t in range(1, 4):
         _stats_round(net, float(t), busy_mbps=9.5)
-    core.update_costs(4.0)
-    st = core.topo.edge(1, 2)
+    core.linkcost.update_costs(4.0)
+    st = core.graph.edge(1, 2)
     assert st.predicted_cost is None
-    assert core.topo.graph.edges[1, 2]["cost"] == core.topo.graph.edges[1, 2]["utilization"]
+    assert core.graph.graph.edges[1, 2]["cost"] == core.graph.graph.edges[1, 2]["utilization"]
 
 
 def test_weights_are_never_nan_infinite_or_negative(tmp_path: Path, monkeypatch) -> None:
@@ -198,9 +198,9 @@ def test_weights_are_never_nan_infinite_or_negative(tmp_path: Path, monkeypatch)
     for t in range(1, 4):
         _stats_round(net, float(t), busy_mbps=5)
     bad = np.array([np.nan, np.inf, -5.0, 1e308, 0.0, 2.0, -np.inf, 3.0])
-    monkeypatch.setattr(core.model.net, "predict", lambda x: bad[: len(x), None])
-    core.update_costs(4.0)
-    for _, _, data in core.topo.graph.edges(data=True):
+    monkeypatch.setattr(core.linkcost.model.net, "predict", lambda x: bad[: len(x), None])
+    core.linkcost.update_costs(4.0)
+    for _, _, data in core.graph.graph.edges(data=True):
         for metric in ("hop", "latency", "utilization", "cost"):
             w = data[metric]
             assert math.isfinite(w) and w > 0, (metric, w)
@@ -211,10 +211,10 @@ def test_missing_model_runs_on_hop(tmp_path: Path) -> None:
         nx.cycle_graph(range(1, 4)), config=Config(model_path=str(tmp_path / "missing.npz"))
     )
     net.discover()
-    assert net.core.model is None and "not found" in net.core.model_error
-    assert net.core.update_costs(1.0) == 0
+    assert net.core.linkcost.model is None and "not found" in net.core.linkcost.model_error
+    assert net.core.linkcost.update_costs(1.0) == 0
     assert net.core.effective_metric() == "hop"
-    assert net.core.model_status()["loaded"] is False
+    assert net.core.linkcost.status()["loaded"] is False
 
 
 def test_lldp_and_echo_give_links_a_measured_latency() -> None:
@@ -223,12 +223,12 @@ def test_lldp_and_echo_give_links_a_measured_latency() -> None:
     core = net.core
     for dpid in (1, 2):
         core.on_echo_reply(dpid, echo_payload(net.now), net.now + 0.002)
-    probe = next(m for m in core.probes_for(1, net.now) if m.out_ports == (net.link_port(1, 2),))
+    probe = next(m for m in core.discovery.probes_for(1, net.now) if m.out_ports == (net.link_port(1, 2),))
     p2 = net.link_port(2, 1)
     core.on_packet_in(2, p2, probe.data, net.now + 0.007)  # 7 ms travel - 1 - 1 = 5 ms
-    st = core.topo.edge(1, 2)
+    st = core.graph.edge(1, 2)
     assert st.latency_ms == pytest.approx(5.0)
-    assert core.topo.graph.edges[1, 2]["latency"] == pytest.approx(5.0 + 1e-3)
+    assert core.graph.graph.edges[1, 2]["latency"] == pytest.approx(5.0 + 1e-3)
 
 
 def test_a_link_that_carries_traffic_survives_lost_probes() -> None:
@@ -243,5 +243,5 @@ def test_a_link_that_carries_traffic_survives_lost_probes() -> None:
         core.on_port_stats(1, [PortCounters(p12, 10_000 * i, 0, 10 * i, 0)], t)
         core.on_port_stats(2, [PortCounters(p21, 0, 10_000 * i, 0, 10 * i)], t)
         core.tick(t)
-    assert core.topo.edge(1, 2) is not None  # kept alive by its traffic
-    assert core.topo.edge(2, 1) is None  # the silent direction expired
+    assert core.graph.edge(1, 2) is not None  # kept alive by its traffic
+    assert core.graph.edge(2, 1) is None  # the silent direction expired

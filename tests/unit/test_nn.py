@@ -1,4 +1,5 @@
-"""Tests for the NumPy multilayer perceptron in controller.linkcost.nn."""
+"""Tests for the NumPy network: run time (controller.linkcost.nn) and training
+(training.nn_training), and that what training saves the controller loads."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from controller.linkcost.nn import (
     ACTIVATIONS,
     Dense,
     NeuralNetwork,
-    Standardizer,
     get_activation,
     sigmoid,
+)
+from training.nn_training import (
+    Adam,
+    GradientDescent,
+    Momentum,
+    TrainableNetwork,
+    activation_derivative,
+    fit_standardizer,
+    save_network,
 )
 
 # The data of the classic "neural network from scratch" tutorial (output = x1 XOR x2).
@@ -29,7 +38,7 @@ def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _numerical_gradients(
-    model: NeuralNetwork, X: np.ndarray, y: np.ndarray, eps: float = 1e-6
+    model: TrainableNetwork, X: np.ndarray, y: np.ndarray, eps: float = 1e-6
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Central differences of model.loss with respect to every weight and bias."""
     grads_w: list[np.ndarray] = []
@@ -76,7 +85,7 @@ def test_activation_derivative_matches_central_difference(name: str) -> None:
     z = z[np.abs(z) > 1e-3]  # keep relu away from its kink
     eps = 1e-6
     numeric = (act.forward(z + eps) - act.forward(z - eps)) / (2 * eps)
-    assert _relative_error(act.derivative(z), numeric) < 1e-8
+    assert _relative_error(activation_derivative(name)(z), numeric) < 1e-8
 
 
 def test_sigmoid_is_stable_for_extreme_inputs() -> None:
@@ -103,7 +112,7 @@ def test_backprop_matches_numerical_gradient(name: str, loss: str) -> None:
     rng = np.random.default_rng(7)
     X = rng.uniform(-1.5, 1.5, size=(6, 3))
     y = rng.uniform(-1.0, 1.0, size=(6, 2)) if name != "sigmoid" else rng.uniform(size=(6, 2))
-    model = NeuralNetwork([3, 5, 4, 2], [name, name, name], seed=3, loss=loss)
+    model = TrainableNetwork([3, 5, 4, 2], [name, name, name], seed=3, loss=loss)
     for layer in model.layers:  # non-zero biases so their gradients are exercised
         layer.biases[:] = rng.normal(0.0, 0.3, size=layer.biases.shape)
     if name == "relu":
@@ -128,7 +137,7 @@ def test_gradients_account_for_stored_scaling() -> None:
     rng = np.random.default_rng(11)
     X = rng.normal(5.0, 3.0, size=(20, 2))
     y = X[:, :1] * 10.0 + 100.0
-    model = NeuralNetwork([2, 4, 1], ["tanh", "identity"], seed=2, loss="mse")
+    model = TrainableNetwork([2, 4, 1], ["tanh", "identity"], seed=2, loss="mse")
     model.fit(X, y, epochs=2, learning_rate=0.01, scale_targets=True)
     assert model.input_scaler is not None and model.target_scaler is not None
 
@@ -143,7 +152,7 @@ def test_gradients_account_for_stored_scaling() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tutorial_two_layer_sigmoid_network_learns_xor(seed: int) -> None:
-    model = NeuralNetwork([3, 4, 1], ["sigmoid", "sigmoid"], seed=seed, loss="sse")
+    model = TrainableNetwork([3, 4, 1], ["sigmoid", "sigmoid"], seed=seed, loss="sse")
     initial_loss = model.loss(TUTORIAL_X, TUTORIAL_Y)
 
     result = model.fit(
@@ -161,6 +170,21 @@ def test_tutorial_two_layer_sigmoid_network_learns_xor(seed: int) -> None:
     np.testing.assert_allclose(predictions.ravel(), TUTORIAL_Y, atol=0.1)
 
 
+def test_backprop_is_the_tutorials_hand_written_chain_rule() -> None:
+    """For the 3-4-1 sigmoid network the gradients are the tutorial's two formulas."""
+    model = TrainableNetwork([3, 4, 1], ["sigmoid", "sigmoid"], seed=0, loss="sse")
+    w1, w2 = model.layers[0].weights, model.layers[1].weights
+    y = TUTORIAL_Y[:, None]
+    layer1 = sigmoid(TUTORIAL_X @ w1)  # biases start at zero
+    output = sigmoid(layer1 @ w2)
+    delta2 = 2 * (output - y) * output * (1 - output)  # dL/dz2 for L = sum (output - y)^2
+    delta1 = (delta2 @ w2.T) * layer1 * (1 - layer1)  # dL/dz1
+    grads = model.gradients(TUTORIAL_X, TUTORIAL_Y)
+    np.testing.assert_allclose(grads.weights[1], layer1.T @ delta2, rtol=1e-12)
+    np.testing.assert_allclose(grads.weights[0], TUTORIAL_X.T @ delta1, rtol=1e-12)
+    assert grads.loss == pytest.approx(float(np.sum((output - y) ** 2)), rel=1e-12)
+
+
 # --------------------------------------------------------------------------- regression
 
 
@@ -170,7 +194,7 @@ def test_learns_smooth_nonlinear_function_with_mini_batches() -> None:
     y = np.sin(X[:, 0]) + X[:, 1] ** 2
     X_train, y_train, X_test, y_test = X[:900], y[:900], X[900:], y[900:]
 
-    model = NeuralNetwork(
+    model = TrainableNetwork(
         [2, 32, 32, 1], ["tanh", "relu", "identity"], seed=0, loss="mse", feature_names=["a", "b"]
     )
     started = time.perf_counter()
@@ -192,7 +216,7 @@ def test_early_stopping_restores_best_weights() -> None:
     X = rng.normal(size=(40, 2))
     y = X.sum(axis=1)
     X_val, y_val = X[30:], y[30:]
-    model = NeuralNetwork([2, 8, 1], ["tanh", "identity"], seed=1, loss="mse")
+    model = TrainableNetwork([2, 8, 1], ["tanh", "identity"], seed=1, loss="mse")
     # A min_delta nothing can beat makes epoch 1 the best, so training stops after
     # 1 + patience epochs and must roll back to the epoch-1 weights.
     result = model.fit(
@@ -212,7 +236,7 @@ def test_early_stopping_restores_best_weights() -> None:
 
 
 def test_divergence_raises_and_keeps_previous_weights() -> None:
-    model = NeuralNetwork([2, 4, 1], ["relu", "identity"], seed=0)
+    model = TrainableNetwork([2, 4, 1], ["relu", "identity"], seed=0)
     before = [layer.weights.copy() for layer in model.layers]
     X = np.random.default_rng(0).normal(size=(50, 2)) * 100
     model.loss_history = [1.0, 0.5]
@@ -231,7 +255,7 @@ def test_same_seed_gives_same_weights_before_and_after_training() -> None:
     X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
 
     def trained(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        model = NeuralNetwork([3, 6, 1], ["relu", "identity"], seed=seed, loss="mse")
+        model = TrainableNetwork([3, 6, 1], ["relu", "identity"], seed=seed, loss="mse")
         initial = [layer.weights.copy() for layer in model.layers]
         model.fit(X, y, epochs=5, learning_rate=0.01, batch_size=10)
         return initial, [layer.weights for layer in model.layers]
@@ -255,7 +279,7 @@ def test_initialisation_scale_and_dtype() -> None:
 
 def test_standardizer_handles_constant_columns() -> None:
     data = np.array([[1.0, 7.0], [3.0, 7.0], [5.0, 7.0]])
-    scaler = Standardizer.fit(data)
+    scaler = fit_standardizer(data)
     scaled = scaler.transform(data)
     assert np.all(np.isfinite(scaled))
     np.testing.assert_allclose(scaled[:, 1], 0.0)
@@ -266,11 +290,11 @@ def test_standardizer_handles_constant_columns() -> None:
 
 
 @pytest.fixture
-def trained_model() -> NeuralNetwork:
+def trained_model() -> TrainableNetwork:
     rng = np.random.default_rng(8)
     X = rng.normal(10.0, 4.0, size=(50, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 3.0
-    model = NeuralNetwork(
+    model = TrainableNetwork(
         [3, 5, 1],
         ["tanh", "linear"],
         seed=4,
@@ -283,7 +307,7 @@ def trained_model() -> NeuralNetwork:
 
 
 def test_save_load_round_trip_gives_identical_predictions(
-    trained_model: NeuralNetwork, tmp_path: Path
+    trained_model: TrainableNetwork, tmp_path: Path
 ) -> None:
     path = tmp_path / "model.npz"
     trained_model.save(path)
@@ -302,7 +326,7 @@ def test_save_load_round_trip_gives_identical_predictions(
 
 
 def test_save_rejects_metadata_that_is_not_json(
-    trained_model: NeuralNetwork, tmp_path: Path
+    trained_model: TrainableNetwork, tmp_path: Path
 ) -> None:
     trained_model.metadata["when"] = object()
     with pytest.raises(ValueError, match="JSON-serialisable"):
@@ -310,7 +334,9 @@ def test_save_rejects_metadata_that_is_not_json(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_save_writes_exactly_the_given_path(trained_model: NeuralNetwork, tmp_path: Path) -> None:
+def test_save_writes_exactly_the_given_path(
+    trained_model: TrainableNetwork, tmp_path: Path
+) -> None:
     path = tmp_path / "costs.model"  # np.savez would append .npz to a bare name
     trained_model.save(path)
     assert path.exists() and NeuralNetwork.load(path).n_inputs == 3
@@ -349,7 +375,7 @@ def _rewrite(src: Path, dst: Path, **changes: object) -> None:
     ],
 )
 def test_load_rejects_mismatched_file(
-    trained_model: NeuralNetwork, tmp_path: Path, changes: dict[str, object], message: str
+    trained_model: TrainableNetwork, tmp_path: Path, changes: dict[str, object], message: str
 ) -> None:
     good, bad = tmp_path / "good.npz", tmp_path / "bad.npz"
     trained_model.save(good)
@@ -358,7 +384,7 @@ def test_load_rejects_mismatched_file(
         NeuralNetwork.load(bad)
 
 
-def test_load_rejects_corrupt_files(trained_model: NeuralNetwork, tmp_path: Path) -> None:
+def test_load_rejects_corrupt_files(trained_model: TrainableNetwork, tmp_path: Path) -> None:
     good = tmp_path / "good.npz"
     trained_model.save(good)
 
@@ -377,12 +403,60 @@ def test_load_rejects_corrupt_files(trained_model: NeuralNetwork, tmp_path: Path
 
 
 def test_load_rejects_unexpected_feature_names(
-    trained_model: NeuralNetwork, tmp_path: Path
+    trained_model: TrainableNetwork, tmp_path: Path
 ) -> None:
     path = tmp_path / "model.npz"
     trained_model.save(path)
     with pytest.raises(ValueError, match="do not match the expected"):
         NeuralNetwork.load(path, expected_feature_names=["util", "delay_ms"])
+
+
+def test_save_network_writes_a_plain_network_and_load_keeps_the_class(tmp_path: Path) -> None:
+    path = tmp_path / "plain.npz"
+    net = NeuralNetwork([2, 3, 1], ["relu", "identity"], seed=5)
+    save_network(net, path)
+    loaded = NeuralNetwork.load(path)
+    assert type(loaded) is NeuralNetwork
+    x = np.array([[0.5, -1.0], [2.0, 3.0]])
+    assert np.array_equal(loaded.predict(x), net.predict(x))
+
+    resumed = TrainableNetwork.load(path)  # a saved model can be trained further
+    assert isinstance(resumed, TrainableNetwork)
+    resumed.fit(x, [1.0, 2.0], epochs=2, learning_rate=0.01)
+    assert len(resumed.loss_history) == 2
+
+
+def test_the_runtime_network_has_no_training_code() -> None:
+    for name in ("fit", "loss", "gradients", "save"):
+        assert not hasattr(NeuralNetwork, name), name
+        assert hasattr(TrainableNetwork, name), name
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "controller" / "models" / "linkcost.npz"
+
+
+def test_shipped_model_predicts_as_its_stored_arrays_say_and_survives_a_resave(
+    tmp_path: Path,
+) -> None:
+    """The run-time load of the shipped model computes exactly the file's forward pass."""
+    net = NeuralNetwork.load(SHIPPED)
+    with np.load(SHIPPED, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    x = np.random.default_rng(0).uniform(0.0, 1.0, size=(200, net.n_inputs))
+    a = (x - arrays["input_mean"]) / arrays["input_std"]
+    for i, name in enumerate(arrays["activations"]):
+        a = get_activation(str(name)).forward(a @ arrays[f"W{i}"] + arrays[f"b{i}"])
+    expected = a * arrays["target_std"] + arrays["target_mean"]
+    assert np.array_equal(net.predict(x), expected)
+
+    # Training code reads it too, and what it writes back is the same model, bit for bit.
+    resaved = tmp_path / "resaved.npz"
+    TrainableNetwork.load(SHIPPED).save(resaved)
+    with np.load(resaved, allow_pickle=False) as npz:
+        assert sorted(npz.files) == sorted(arrays)
+        for key in arrays:
+            assert np.array_equal(npz[key], arrays[key]), key
+    assert np.array_equal(NeuralNetwork.load(resaved).predict(x), expected)
 
 
 # --------------------------------------------------------------------------- input checks
@@ -422,13 +496,13 @@ def test_predict_accepts_lists_and_returns_float64() -> None:
     ],
 )
 def test_fit_rejects_bad_settings(kwargs: dict[str, object], message: str) -> None:
-    model = NeuralNetwork([3, 4, 1], ["sigmoid", "sigmoid"])
+    model = TrainableNetwork([3, 4, 1], ["sigmoid", "sigmoid"])
     with pytest.raises(ValueError, match=message):
         model.fit(TUTORIAL_X, TUTORIAL_Y, **kwargs)  # type: ignore[arg-type]
 
 
 def test_fit_rejects_mismatched_targets() -> None:
-    model = NeuralNetwork([3, 4, 1], ["sigmoid", "sigmoid"])
+    model = TrainableNetwork([3, 4, 1], ["sigmoid", "sigmoid"])
     with pytest.raises(ValueError, match="3 rows but the inputs have 4"):
         model.fit(TUTORIAL_X, TUTORIAL_Y[:3], epochs=1, learning_rate=0.1)
     with pytest.raises(ValueError, match=r"shape \(n_samples, 1\)"):
@@ -458,7 +532,7 @@ def test_every_optimizer_descends_and_is_deterministic(optimizer: str) -> None:
     lr = {"sgd": 0.05, "momentum": 0.01, "adam": 0.01}[optimizer]
     runs = []
     for _ in range(2):
-        net = NeuralNetwork([3, 16, 1], ["tanh", "identity"], seed=7, loss="mse")
+        net = TrainableNetwork([3, 16, 1], ["tanh", "identity"], seed=7, loss="mse")
         net.fit(x, y, epochs=60, learning_rate=lr, batch_size=32, optimizer=optimizer)
         runs.append(net)
     hist = runs[0].loss_history
@@ -468,8 +542,25 @@ def test_every_optimizer_descends_and_is_deterministic(optimizer: str) -> None:
 
 
 def test_unknown_optimizer_is_rejected() -> None:
-    net = NeuralNetwork([2, 2, 1], ["tanh", "identity"])
+    net = TrainableNetwork([2, 2, 1], ["tanh", "identity"])
     with pytest.raises(ValueError, match="optimizer"):
         net.fit(
             np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, learning_rate=0.1, optimizer="rmsprop"
         )
+
+
+def test_optimizer_update_rules() -> None:
+    g = np.array([2.0, -4.0])
+
+    w = np.array([1.0, 1.0])
+    GradientDescent(0.1).step([w], [g])  # w -= learning_rate * g
+    np.testing.assert_allclose(w, [0.8, 1.4])
+
+    w, heavy_ball = np.array([1.0, 1.0]), Momentum(0.1, momentum=0.5)
+    heavy_ball.step([w], [g])  # v = g
+    heavy_ball.step([w], [g])  # v = 0.5 g + g
+    np.testing.assert_allclose(w, [1.0 - 0.1 * (2 + 3), 1.0 + 0.1 * (4 + 6)])
+
+    w, adam = np.array([1.0, 1.0]), Adam(0.1)
+    adam.step([w], [g])  # bias-corrected first step: learning_rate * sign(g)
+    np.testing.assert_allclose(w, [0.9, 1.1], rtol=1e-6)

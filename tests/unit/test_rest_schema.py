@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from ryu.app.wsgi import WSGIApplication
 
 from controller.northbound import api
+from controller.northbound.view import ControllerView
 from controller.northbound.rest import register_rest
 from tests.fakes import FakeNetwork
 
@@ -31,7 +32,7 @@ def make_app(token: str = "") -> tuple[WSGIApplication, FakeNetwork]:
     net.announce_all()
     net.deliver("h1", "h4")
     wsgi = WSGIApplication()
-    register_rest(wsgi, api.ApiContext(net.core, token=token))
+    register_rest(wsgi, api.ApiContext(ControllerView(net.core), token=token))
     return wsgi, net
 
 

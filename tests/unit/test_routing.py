@@ -42,11 +42,7 @@ def make_topo(edges: Iterable[tuple[int, int]]) -> NetworkGraph:
 
 def set_link(t: NetworkGraph, u: int, v: int, **fields: float | None) -> None:
     """Set traffic/cost figures on edge u->v and refresh its stored weights."""
-    st = t.edge(u, v)
-    assert st is not None
-    for name, value in fields.items():
-        setattr(st, name, value)
-    t.refresh_weights(u, v)
+    t.update_link(u, v, **fields)
 
 
 def set_both(t: NetworkGraph, u: int, v: int, **fields: float | None) -> None:

@@ -58,12 +58,12 @@ def test_remove_switch_removes_its_links_in_both_directions(topo: NetworkGraph) 
 
 def test_switch_reconnect_replaces_ports_and_drops_links(topo: NetworkGraph) -> None:
     both(topo, LinkKey(1, 2, 2, 2))
-    version = topo.version
+    version = topo.structure_version
     change = topo.add_switch(2, ports(1, 2), T0 + 5)
     assert set(change.removed) == {LinkKey(1, 2, 2, 2), LinkKey(2, 2, 1, 2)}
     assert sorted(topo.ports(2)) == [1, 2]
     assert topo.ports(2)[1].since == T0 + 5
-    assert topo.version > version
+    assert topo.structure_version > version
 
 
 # ---------------------------------------------------------------------- links
@@ -83,11 +83,11 @@ def test_link_seen_adds_one_direction_at_a_time(topo: NetworkGraph) -> None:
 def test_link_seen_again_only_refreshes(topo: NetworkGraph) -> None:
     key = LinkKey(1, 2, 2, 3)
     topo.link_seen(key, T0)
-    version = topo.version
+    version = topo.structure_version
     change = topo.link_seen(key, T0 + 1)
     assert not change
     assert topo.link(key).last_seen == T0 + 1
-    assert topo.version == version
+    assert topo.structure_version == version
 
 
 @pytest.mark.parametrize(
@@ -244,14 +244,14 @@ def test_capacity_config_override_beats_port_speed() -> None:
 
 
 def test_version_bumps_on_structural_changes_only(topo: NetworkGraph) -> None:
-    v0 = topo.version
+    v0 = topo.structure_version
     topo.link_seen(LinkKey(1, 2, 2, 2), T0)
-    v1 = topo.version
+    v1 = topo.structure_version
     assert v1 > v0
     topo.link_seen(LinkKey(1, 2, 2, 2), T0 + 1)
-    assert topo.version == v1
+    assert topo.structure_version == v1
     topo.port_status(1, PortInfo(2, up=False), T0 + 2)
-    assert topo.version > v1
+    assert topo.structure_version > v1
 
 
 def test_a_neighbour_port_is_held_when_a_switch_or_the_far_port_goes(topo: NetworkGraph) -> None:

@@ -7,11 +7,13 @@ held-out test scenarios, against the linear baseline and MLPRegressor.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from controller.linkcost.features import FEATURE_NAMES
 from controller.linkcost.model import CostModel
@@ -56,3 +58,17 @@ def test_the_shipped_model_loads_and_meets_its_recorded_targets() -> None:
     assert ours >= m["linear least squares"]["r2"]
     assert ours >= m["scikit-learn MLPRegressor"]["r2"] - 0.02
     assert m["NumPy network (ours)"]["train_s"] < 30
+
+
+def test_the_shipped_model_loaded_at_run_time_reproduces_its_recorded_test_metrics() -> None:
+    """The metrics were computed by the training run on the network in memory; the
+    controller's load of the saved file must give exactly the same test predictions."""
+    model = CostModel.load(SHIPPED)
+    meta = model.net.metadata
+    x, y, s = train_model.load(DATA)
+    assert hashlib.sha256(DATA.read_bytes()).hexdigest()[:16] == meta["dataset"]["sha256_16"]
+    test = np.isin(s, meta["split"]["test"])
+    got = train_model.scores(y[test], model.predict_latency_ms(x[test]))
+    recorded = meta["metrics"]["NumPy network (ours)"]
+    for key in ("mae_ms", "rmse_ms", "r2"):
+        assert got[key] == pytest.approx(recorded[key], rel=1e-12, abs=1e-12), key

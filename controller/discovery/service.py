@@ -1,0 +1,128 @@
+"""Discovery: switches and their ports, LLDP probes out, probes back in, link liveness.
+
+Keeps the :class:`~controller.network.graph.NetworkGraph`'s structure in step with
+what the switches report and what the probes prove; says what changed as a
+:class:`~controller.network.model.TopologyChange`. Sends nothing itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from controller.config import Config
+from controller.discovery.lldp import build_probe, parse_probe
+from controller.network.graph import NetworkGraph
+from controller.network.model import LinkKey, PortInfo, TopologyChange
+from controller.southbound.messages import (
+    COOKIE_APP,
+    COOKIE_APP_MASK,
+    COOKIE_BASE,
+    ETH_TYPE_LLDP,
+    OFPP_CONTROLLER,
+    FlowAdd,
+    FlowDelete,
+    Match,
+    Message,
+    PacketOut,
+)
+
+PRIORITY_LLDP = 65000
+PRIORITY_MISS = 0
+
+
+@dataclass
+class DiscoveryCounters:
+    switch_ups: int = 0
+    lldp_in: int = 0
+    lldp_rejected: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeArrival:
+    """One of our probes crossed a cable: which, when it was sent, what that changed."""
+
+    key: LinkKey
+    sent_at: float
+    change: TopologyChange
+
+
+def probe_key_for(nonce: int) -> bytes:
+    """The LLDP signing key: derived from a per-process random nonce."""
+    return hashlib.sha256(b"sdn-lldp" + nonce.to_bytes(32, "big")).digest()
+
+
+def switch_reset(dpid: int) -> list[Message]:
+    """What a newly connected switch gets: our old flows deleted (a foreign flow is left
+    alone), a table-miss entry and an LLDP-to-controller entry."""
+    return [
+        FlowDelete(dpid, COOKIE_APP, COOKIE_APP_MASK),
+        FlowAdd(dpid, Match(), OFPP_CONTROLLER, PRIORITY_MISS, COOKIE_BASE),
+        FlowAdd(dpid, Match(eth_type=ETH_TYPE_LLDP), OFPP_CONTROLLER, PRIORITY_LLDP, COOKIE_BASE),
+    ]
+
+
+class DiscoveryService:
+    def __init__(self, config: Config, graph: NetworkGraph, nonce: int) -> None:
+        self.config = config
+        self.graph = graph
+        self.probe_key = probe_key_for(nonce)
+        self.counters = DiscoveryCounters()
+
+    # ------------------------------------------------------------------ switches, ports
+    def switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
+        """A switch finished its handshake: replace what we knew of it."""
+        self.counters.switch_ups += 1
+        return self.graph.add_switch(dpid, ports, now)
+
+    def switch_down(self, dpid: int, now: float) -> TopologyChange:
+        return self.graph.remove_switch(dpid, now)
+
+    def port_status(
+        self, dpid: int, port: PortInfo, now: float, deleted: bool = False
+    ) -> TopologyChange:
+        return self.graph.port_status(dpid, port, now, deleted)
+
+    def expire(self, now: float) -> TopologyChange:
+        return self.graph.expire_links(now)
+
+    def traffic_seen(self, cables: list[LinkKey], now: float) -> None:
+        """Cables that carried traffic (sent at one end, received at the other) work, even
+        when a full queue drops their probes."""
+        for key in cables:
+            self.graph.touch_cable(key, now)
+
+    # ------------------------------------------------------------------ LLDP
+    def probes_for(self, dpid: int, now: float) -> list[PacketOut]:
+        if not self.graph.has_switch(dpid):
+            return []
+        return [
+            PacketOut(
+                dpid,
+                OFPP_CONTROLLER,
+                (p.port_no,),
+                build_probe(dpid, p.port_no, p.hw_addr, now, self.probe_key),
+            )
+            for p in sorted(self.graph.ports(dpid).values(), key=lambda p: p.port_no)
+            if p.up
+        ]
+
+    def lldp_round(self, now: float) -> list[Message]:
+        """One LLDP probe out of every up port of every switch."""
+        return [m for dpid in self.graph.switches() for m in self.probes_for(dpid, now)]
+
+    def on_probe(self, dpid: int, in_port: int, data: bytes, now: float) -> ProbeArrival | None:
+        """An LLDP frame came in at (dpid, in_port); None unless it is a fresh probe of ours."""
+        self.counters.lldp_in += 1
+        probe = parse_probe(data)
+        if probe is None or not probe.verify(self.probe_key):
+            self.counters.lldp_rejected += 1
+            return None  # not ours: another controller's, or forged
+        age = now - probe.sent_at
+        # Generous (two link timeouts): a busy controller may take a while to get to a
+        # probe, and rejecting every late one would lose every link exactly when busy.
+        if not -0.01 <= age <= 2 * self.config.link_timeout:
+            self.counters.lldp_rejected += 1
+            return None  # a replay of an old probe (or a clock oddity)
+        key = LinkKey(probe.dpid, probe.port_no, dpid, in_port)
+        return ProbeArrival(key, probe.sent_at, self.graph.link_seen(key, now))

@@ -1,0 +1,160 @@
+"""Pure planning of a host pair's forwarding: hops along a path, flows, install stages.
+
+The runtime installs exactly what these functions return, and the REST view shows what
+they return, so what an operator reads is what the switches hold (STYLE.md section 11).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+from controller.config import Config
+from controller.network.graph import NetworkGraph
+from controller.routing.paths import Path
+from controller.southbound.messages import FlowAdd, Match, Stage, path_cookie
+
+
+class Direction(IntEnum):
+    """A direction of a host pair: from its lower MAC to its higher, or back."""
+
+    A_TO_B = 0
+    B_TO_A = 1
+
+
+class PairKey(NamedTuple):
+    """A host pair, MACs in canonical order (``a < b``): one record, two directions."""
+
+    a: str
+    b: str
+
+    @classmethod
+    def of(cls, x: str, y: str) -> PairKey:
+        x, y = x.lower(), y.lower()
+        return cls(x, y) if x <= y else cls(y, x)
+
+    def direction_from(self, src: str) -> Direction:
+        return Direction.A_TO_B if src.lower() == self.a else Direction.B_TO_A
+
+    def ends(self, direction: Direction) -> tuple[str, str]:
+        """(source MAC, destination MAC) of ``direction``."""
+        return (self.a, self.b) if direction is Direction.A_TO_B else (self.b, self.a)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One switch of a path: where packets enter it and where they leave."""
+
+    dpid: int
+    in_port: int
+    out_port: int
+
+
+def hops_along(
+    graph: NetworkGraph, dpids: tuple[int, ...], first_in: int | None, last_out: int | None
+) -> tuple[Hop | PartialHop, ...]:
+    """The hops of a switch path: between switches, the ports of the graph's edge in the
+    direction of travel (with parallel cables, the cable the edge carries); at the ends,
+    ``first_in`` / ``last_out`` (the hosts' ports, or None for a switch endpoint)."""
+    hops: list[Hop | PartialHop] = []
+    for i, dpid in enumerate(dpids):
+        in_port = first_in if i == 0 else graph.in_port(dpids[i - 1], dpid)
+        out_port = last_out if i == len(dpids) - 1 else graph.out_port(dpid, dpids[i + 1])
+        if in_port is None or out_port is None:
+            hops.append(PartialHop(dpid, in_port, out_port))
+        else:
+            hops.append(Hop(dpid, in_port, out_port))
+    return tuple(hops)
+
+
+@dataclass(frozen=True)
+class PartialHop:
+    """A hop at a switch endpoint of a path query (no host port on that side)."""
+
+    dpid: int
+    in_port: int | None
+    out_port: int | None
+
+
+def host_hops(graph: NetworkGraph, path: Path, src_port: int, dst_port: int) -> tuple[Hop, ...]:
+    """The hops of a host-to-host path (every port known)."""
+    hops = hops_along(graph, path.dpids, src_port, dst_port)
+    assert all(isinstance(h, Hop) for h in hops)
+    return tuple(h for h in hops if isinstance(h, Hop))
+
+
+def mirror(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
+    """The way back along the same cables: reversed, in and out swapped."""
+    return tuple(Hop(h.dpid, h.out_port, h.in_port) for h in reversed(hops))
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """What one installation of a pair puts on the switches."""
+
+    key: PairKey
+    pair_id: int
+    generation: int
+    hops: dict[Direction, tuple[Hop, ...]]
+
+    def cookie(self, direction: Direction) -> int:
+        return path_cookie(self.pair_id, self.generation, int(direction))
+
+    def switches(self) -> list[int]:
+        """Every switch either direction passes, each once, in a->b order first."""
+        seen: dict[int, None] = {}
+        for d in Direction:
+            for h in self.hops[d]:
+                seen.setdefault(h.dpid, None)
+        return list(seen)
+
+
+def pair_flows(plan: PairPlan, config: Config) -> list[FlowAdd]:
+    """Every flow of the pair, both directions (match in_port, eth_src, eth_dst)."""
+    flows = []
+    for direction in Direction:
+        src, dst = plan.key.ends(direction)
+        for hop in plan.hops[direction]:
+            flows.append(
+                FlowAdd(
+                    hop.dpid,
+                    Match(in_port=hop.in_port, eth_src=src, eth_dst=dst),
+                    hop.out_port,
+                    config.flow_priority,
+                    plan.cookie(direction),
+                    config.idle_timeout,
+                    config.hard_timeout,
+                    notify_removal=True,
+                )
+            )
+    return flows
+
+
+def install_stages(plan: PairPlan, config: Config, sender: Direction) -> tuple[Stage, ...]:
+    """One stage per switch, egress first for ``sender``'s direction: its packets are
+    held meanwhile, and the switch they enter is programmed last, so none meets a switch
+    without the flow. Each stage carries that switch's flows of both directions."""
+    by_switch: dict[int, list[FlowAdd]] = {}
+    for flow in pair_flows(plan, config):
+        by_switch.setdefault(flow.dpid, []).append(flow)
+    order = [h.dpid for h in reversed(plan.hops[sender])]
+    order += [d for d in plan.switches() if d not in order]
+    return tuple(Stage(d, tuple(by_switch[d])) for d in order)
+
+
+def changed_switches(old: PairPlan, new: PairPlan) -> list[int]:
+    """Switches where the old plan has a hop the new one lacks: its flows there must go
+    (the others are overwritten in place by the new stages)."""
+    kept = {h for d in Direction for h in new.hops[d]}
+    gone = {h.dpid for d in Direction for h in old.hops[d] if h not in kept}
+    return [d for d in old.switches() if d in gone]
+
+
+def uses_edge(hops: tuple[Hop, ...], dpids_pairs: set[tuple[int, int]]) -> bool:
+    """Does a direction's path cross any of these (src, dst) switch edges?"""
+    return any(
+        (u.dpid, v.dpid) in dpids_pairs or (v.dpid, u.dpid) in dpids_pairs
+        for u, v in itertools.pairwise(hops)
+    )

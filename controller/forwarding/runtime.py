@@ -1,0 +1,397 @@
+"""The forwarding runtime: one record per host pair and the whole install sequence.
+
+Ryu-free. It plans with :mod:`controller.forwarding.plan`, sends through a
+:class:`Transport` (the Ryu shell's, or the test network's) and is told of barrier
+replies, errors, switch losses and the time. Installation is staged: one switch per
+stage, egress first, each confirmed by a barrier reply before the next is sent; the
+packets that triggered it are held and released through the table at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from controller.config import Config
+from controller.forwarding.plan import (
+    Direction,
+    Hop,
+    PairKey,
+    PairPlan,
+    changed_switches,
+    host_hops,
+    install_stages,
+    mirror,
+    uses_edge,
+)
+from controller.hosts.table import Host
+from controller.network.graph import NetworkGraph
+from controller.routing.paths import NoPath, Path, Router
+from controller.southbound.messages import (
+    DIRECTION_MASK,
+    OFPP_TABLE,
+    PAIR_MASK,
+    FlowDelete,
+    PacketOut,
+    Stage,
+    path_cookie,
+    split_cookie,
+)
+from controller.southbound.transport import Transport
+
+log = logging.getLogger("controller.forwarding")
+
+MAX_HELD_PACKETS = 16
+XID_BASE = 0x5D00_0000
+RESULT_HISTORY = 256
+
+
+class PairState(Enum):
+    INSTALLING = "installing"
+    INSTALLED = "installed"
+
+
+class Outcome(Enum):
+    """How an installation ended."""
+
+    DONE = "done"
+    SUPERSEDED = "superseded"  # a newer installation of the same pair took over
+    CANCELLED = "cancelled"  # the pair was dropped
+    SWITCH_GONE = "switch gone"
+    BARRIER_TIMEOUT = "barrier timeout"
+    SWITCH_ERROR = "switch error"
+    GAVE_UP = "gave up"  # backstop: an installation older than all its stages allow
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    key: PairKey
+    generation: int
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HeldPacket:
+    dpid: int
+    in_port: int
+    data: bytes
+
+
+@dataclass
+class Install:
+    """A running staged installation: which stage waits for which barrier."""
+
+    stages: tuple[Stage, ...]
+    started: float
+    index: int = 0
+    dpid: int = 0
+    xid: int = 0
+    deadline: float = 0.0
+
+
+@dataclass
+class PairRecord:
+    """Everything about one host pair: its route, its state and what hangs off it."""
+
+    key: PairKey
+    pair_id: int
+    generation: int
+    path: Path
+    """The switch path a->b (its metric and link costs)."""
+    hops: dict[Direction, tuple[Hop, ...]]
+    state: PairState
+    since: float
+    """When this installation was planned."""
+    held: list[HeldPacket] = field(default_factory=list)
+    install: Install | None = None
+    live: set[Direction] = field(default_factory=lambda: set(Direction))
+    """Directions whose flows are in place (an idle-out removes one)."""
+
+    @property
+    def a(self) -> str:
+        return self.key.a
+
+    @property
+    def b(self) -> str:
+        return self.key.b
+
+    @property
+    def installed(self) -> bool:
+        return self.state is PairState.INSTALLED
+
+    @property
+    def cookie(self) -> int:
+        """The pair's cookie with generation and direction bits clear."""
+        return path_cookie(self.pair_id, 0, 0)
+
+    def flow_cookie(self, direction: Direction) -> int:
+        return path_cookie(self.pair_id, self.generation, int(direction))
+
+    def ingress(self, direction: Direction) -> int:
+        return self.hops[direction][0].dpid
+
+    def plan(self) -> PairPlan:
+        return PairPlan(self.key, self.pair_id, self.generation, self.hops)
+
+
+@dataclass
+class ForwardingCounters:
+    installs_started: int = 0
+    paths_installed: int = 0
+    reroutes: int = 0
+    installs_failed: int = 0
+
+
+class ForwardingRuntime:
+    """Host-pair routes: plan, install (staged, barrier-confirmed), reroute, remove."""
+
+    def __init__(
+        self,
+        config: Config,
+        graph: NetworkGraph,
+        router: Router,
+        host_of: Callable[[str], Host | None],
+        metric: Callable[[], str],
+        transport: Transport,
+    ) -> None:
+        self.config = config
+        self.graph = graph
+        self.router = router
+        self.host_of = host_of
+        self.metric = metric
+        self.transport = transport
+        self.pairs: dict[PairKey, PairRecord] = {}
+        self.counters = ForwardingCounters()
+        self.results: deque[InstallResult] = deque(maxlen=RESULT_HISTORY)
+        """The latest install outcomes (for tests and diagnostics)."""
+        self._by_pair_id: dict[int, PairKey] = {}  # index over pairs: _put/_pop only
+        self._by_xid: dict[tuple[int, int], PairKey] = {}
+        self._pair_ids = itertools.count(1)
+        self._xids = itertools.count(XID_BASE)
+
+    # ------------------------------------------------------------------ reading
+    def record(self, a: str, b: str) -> PairRecord | None:
+        return self.pairs.get(PairKey.of(a, b))
+
+    def hosts_in_use(self) -> set[str]:
+        return {mac for key in self.pairs for mac in key}
+
+    def installing(self) -> list[PairKey]:
+        return sorted(k for k, r in self.pairs.items() if r.install is not None)
+
+    # ------------------------------------------------------------------ packets
+    def forward(self, src: str, dst: str, packet: HeldPacket, now: float) -> None:
+        """The first packet(s) of a pair of known hosts: install its route, then release
+        the packet through the table (held meanwhile, bounded)."""
+        key = PairKey.of(src, dst)
+        record = self.pairs.get(key)
+        if record is None or record.state is not PairState.INSTALLING:
+            record = self._install(key, now, sender=key.direction_from(src))
+        if record is not None and len(record.held) < MAX_HELD_PACKETS:
+            record.held.append(packet)
+
+    def transit_miss(self, src: str, dst: str, now: float) -> None:
+        """A pair's packet missed a flow inside the fabric: re-install (unless under way)."""
+        if self.host_of(src) is None or self.host_of(dst) is None:
+            return
+        key = PairKey.of(src, dst)
+        record = self.pairs.get(key)
+        if record is None or record.state is not PairState.INSTALLING:
+            self._install(key, now)
+
+    # ------------------------------------------------------------------ topology
+    def reroute(self, dead: set[tuple[int, int]], now: float) -> None:
+        """Links went away: re-install exactly the pairs whose path crossed one."""
+        for key, record in list(self.pairs.items()):
+            if uses_edge(record.hops[Direction.A_TO_B], dead):
+                self.counters.reroutes += 1
+                self._install(key, now)
+
+    def drop_hosts(self, macs: list[str]) -> None:
+        gone = set(macs)
+        for key in [k for k in self.pairs if k.a in gone or k.b in gone]:
+            self.drop(key)
+
+    def drop_at_port(self, dpid: int, port: int) -> None:
+        """A port went down: pairs with an end attached there cannot be reached."""
+        for key, record in list(self.pairs.items()):
+            first, last = record.hops[Direction.A_TO_B][0], record.hops[Direction.A_TO_B][-1]
+            if (first.dpid, first.in_port) == (dpid, port) or (last.dpid, last.out_port) == (
+                dpid,
+                port,
+            ):
+                self.drop(key)
+
+    def drop(self, key: PairKey) -> None:
+        """Forget a pair: cancel its installation if one runs, delete its flows."""
+        record = self._pop(key)
+        if record is None:
+            return
+        if record.install is not None:
+            self._end_install(record, Outcome.CANCELLED)
+        for h in record.hops[Direction.A_TO_B]:
+            self.transport.send(FlowDelete(h.dpid, record.cookie, PAIR_MASK))
+
+    # ------------------------------------------------------------------ switch replies
+    def on_barrier_reply(self, dpid: int, xid: int, now: float) -> None:
+        record = self._running(dpid, xid)
+        if record is None or record.install is None:
+            return
+        record.install.index += 1
+        if record.install.index >= len(record.install.stages):
+            self._finish(record, Outcome.DONE)
+        else:
+            self._send_stage(record, now)
+
+    def on_error(self, dpid: int, xid: int, detail: str) -> None:
+        """The switch refused a message of a running stage (same xid as its barrier)."""
+        record = self._running(dpid, xid)
+        if record is not None:
+            self._finish(record, Outcome.SWITCH_ERROR, detail)
+
+    def on_switch_gone(self, dpid: int) -> None:
+        for record in [r for r in self.pairs.values() if r.install and r.install.dpid == dpid]:
+            self._finish(record, Outcome.SWITCH_GONE, f"switch {dpid:016x} disconnected")
+
+    def expire(self, now: float) -> None:
+        """Stages whose barrier did not come back in time fail; so does (a backstop) any
+        installation older than all its stages plus one are allowed to take."""
+        for record in list(self.pairs.values()):
+            run = record.install
+            if run is None:
+                continue
+            if now > run.deadline:
+                self._finish(record, Outcome.BARRIER_TIMEOUT)
+            elif now - run.started > self.config.barrier_timeout * (len(run.stages) + 1):
+                self._finish(record, Outcome.GAVE_UP)
+
+    def on_flow_removed(self, dpid: int, cookie: int, timed_out: bool) -> None:
+        """A path flow timed out. Only the ingress flow of one direction of the pair's
+        current installation counts: that direction is removed everywhere (the other may
+        still be busy, e.g. a one-way UDP stream); when neither is left, the pair is
+        forgotten. Its next packet installs it again."""
+        parts = split_cookie(cookie)
+        if not timed_out or parts is None:
+            return
+        pair_id, generation, bit = parts
+        key = self._by_pair_id.get(pair_id)
+        record = self.pairs.get(key) if key is not None else None
+        direction = Direction(bit)
+        if (
+            record is None
+            or generation != record.generation & 0x7FFF
+            or dpid != record.ingress(direction)
+            or direction not in record.live
+        ):
+            return  # an older installation, a non-ingress switch, or done already
+        record.live.discard(direction)
+        for h in record.hops[direction]:
+            self.transport.send(FlowDelete(h.dpid, path_cookie(pair_id, 0, bit), DIRECTION_MASK))
+        if not record.live:
+            self._pop(record.key)
+
+    # ------------------------------------------------------------------ the sequence
+    def _install(
+        self, key: PairKey, now: float, sender: Direction | None = None
+    ) -> PairRecord | None:
+        """Plan the pair's path and start installing it (egress first for ``sender``)."""
+        ha, hb = self.host_of(key.a), self.host_of(key.b)
+        if ha is None or hb is None:
+            self.drop(key)
+            return None
+        try:
+            path = self.router.shortest_path(ha.dpid, hb.dpid, self.metric())
+        except NoPath as exc:
+            log.info("no path for %s <-> %s: %s", key.a, key.b, exc)
+            self.drop(key)
+            return None
+        forward = host_hops(self.graph, path, ha.port, hb.port)
+        hops = {Direction.A_TO_B: forward, Direction.B_TO_A: mirror(forward)}
+        old = self.pairs.get(key)
+        if old is not None:
+            new_plan = PairPlan(key, old.pair_id, old.generation + 1, hops)
+            for dpid in changed_switches(old.plan(), new_plan):
+                self.transport.send(FlowDelete(dpid, old.cookie, PAIR_MASK))
+            if old.install is not None:
+                self._end_install(old, Outcome.SUPERSEDED)
+            record = PairRecord(
+                key,
+                old.pair_id,
+                old.generation + 1,
+                path,
+                hops,
+                PairState.INSTALLING,
+                now,
+                held=old.held,
+            )
+        else:
+            record = PairRecord(key, next(self._pair_ids), 1, path, hops, PairState.INSTALLING, now)
+        self._put(record)
+        self.counters.installs_started += 1
+        stages = install_stages(record.plan(), self.config, sender or Direction.A_TO_B)
+        record.install = Install(stages, started=now)
+        if stages:
+            self._send_stage(record, now)
+        else:
+            self._finish(record, Outcome.DONE)
+        return record if record.key in self.pairs else None
+
+    def _send_stage(self, record: PairRecord, now: float) -> None:
+        run = record.install
+        assert run is not None
+        stage = run.stages[run.index]
+        self._by_xid.pop((run.dpid, run.xid), None)
+        run.dpid, run.xid = stage.dpid, next(self._xids) & 0xFFFFFFFF
+        run.deadline = now + self.config.barrier_timeout
+        self._by_xid[(run.dpid, run.xid)] = record.key
+        sent = all(self.transport.send(m, run.xid) for m in stage.messages)
+        if not (sent and self.transport.send_barrier(stage.dpid, run.xid)):
+            self._finish(record, Outcome.SWITCH_GONE, f"switch {stage.dpid:016x} not connected")
+
+    def _finish(self, record: PairRecord, outcome: Outcome, detail: str = "") -> None:
+        """An installation ended: release the held packets, or give the pair up."""
+        self._end_install(record, outcome, detail)
+        if outcome is not Outcome.DONE:
+            self.counters.installs_failed += 1
+            log.warning("installing %s <-> %s failed: %s %s", *record.key, outcome.value, detail)
+            self.drop(record.key)
+            return
+        record.state = PairState.INSTALLED
+        self.counters.paths_installed += 1
+        held, record.held = record.held, []
+        for p in held:
+            self.transport.send(PacketOut(p.dpid, p.in_port, (OFPP_TABLE,), p.data))
+
+    def _end_install(self, record: PairRecord, outcome: Outcome, detail: str = "") -> None:
+        run = record.install
+        if run is None:
+            return
+        self._by_xid.pop((run.dpid, run.xid), None)
+        record.install = None
+        self.results.append(InstallResult(record.key, record.generation, outcome, detail))
+
+    def _running(self, dpid: int, xid: int) -> PairRecord | None:
+        key = self._by_xid.get((dpid, xid))
+        record = self.pairs.get(key) if key is not None else None
+        if record is None or record.install is None:
+            return None
+        if (record.install.dpid, record.install.xid) != (dpid, xid):
+            return None
+        return record
+
+    def _put(self, record: PairRecord) -> None:
+        self.pairs[record.key] = record
+        self._by_pair_id[record.pair_id] = record.key
+
+    def _pop(self, key: PairKey) -> PairRecord | None:
+        record = self.pairs.pop(key, None)
+        if record is not None:
+            self._by_pair_id.pop(record.pair_id, None)
+            if record.install is not None:
+                self._by_xid.pop((record.install.dpid, record.install.xid), None)
+        return record
