@@ -296,17 +296,20 @@ SIMPLE_SWITCH = ("ryu.app.simple_switch_13",)
 
 def bench_discovery(res: Results, quick: bool) -> None:
     from testbed import ofemu
+    from topologies import spec
 
+    # One host on every switch (the fat-tree's cores and aggregation switches too).
     cases = [
-        ("fat-tree k=4 (20 switches)", ofemu.fat_tree(4)),
-        ("100 switches (random 4-regular)", ofemu.random_regular(100, 4)),
+        ("fat-tree k=4 (20 switches)", ofemu.Topology.from_spec(spec.fattree(4), 1)),
+        ("100 switches (random 4-regular)", ofemu.Topology.from_spec(spec.random_regular(100), 1)),
     ]
     if not quick:
-        cases.append(("1,000 switches (random 4-regular)", ofemu.random_regular(1000, 4)))
-    for name, graph in cases:
+        big = ofemu.Topology.from_spec(spec.random_regular(1000), 1)
+        cases.append(("1,000 switches (random 4-regular)", big))
+    for name, topo in cases:
 
-        def discover(c: Any, g: Any = graph) -> Any:
-            return ofemu.run_discovery(("127.0.0.1", c.of_port), g, c.rest_url, 60, 1, c.pid)
+        def discover(c: Any, t: Any = topo) -> Any:
+            return ofemu.run_discovery(("127.0.0.1", c.of_port), t, c.rest_url, 60, c.pid)
 
         r = _with_controller(OURS, discover)
         secs = r.get("discovered_s")
@@ -326,11 +329,13 @@ def bench_discovery(res: Results, quick: bool) -> None:
 
 def bench_flowsetup(res: Results, quick: bool) -> None:
     from testbed import ofemu
+    from topologies import spec
 
     pairs = 1000 if quick else 4000
     import asyncio
 
-    ceiling = asyncio.run(ofemu.ceiling(ofemu.tree(3, 2), 40, 20000, 20, 16))
+    tree = spec.tree(3, 2)  # 15 switches
+    ceiling = asyncio.run(ofemu.ceiling(ofemu.Topology.from_spec(tree, 40), 20000, 20, 16))
     res.add(
         "flowsetup",
         "emulator ceiling (trivial responder)",
@@ -344,8 +349,7 @@ def bench_flowsetup(res: Results, quick: bool) -> None:
         def setups(c: Any, rest: bool = rest) -> Any:
             return ofemu.run_flowsetup(
                 ("127.0.0.1", c.of_port),
-                ofemu.tree(3, 2),
-                16,
+                ofemu.Topology.from_spec(tree, 16),
                 pairs,
                 60,
                 rest_url=c.rest_url if rest else None,
@@ -386,13 +390,14 @@ def bench_rest(res: Results, quick: bool) -> None:
     import threading
 
     from testbed import ofemu
+    from topologies import spec
 
     duration = 5.0 if quick else 10.0
 
     async def scenario(ctl: Any) -> dict[str, Any]:
         import asyncio
 
-        topo = ofemu.Topology.from_graph(ofemu.fat_tree(4), 1)
+        topo = ofemu.Topology.from_spec(spec.fattree(4), 1)
         emu = ofemu.Emulator(topo, ("127.0.0.1", ctl.of_port))
         await emu.start(30)
         try:

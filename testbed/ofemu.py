@@ -12,8 +12,9 @@ echo, barrier, port statistics (synthetic counters: a per-port base rate growing
 time, plus what the emulated data plane carried), SET/GET_CONFIG and role requests.
 Every switch keeps a single flow table (match ``in_port``/``eth_src``/``eth_dst``/
 ``eth_type``; FlowMod add/modify/delete, by cookie and mask; output actions), and the
-switches form a data plane over the emulated topology (any networkx graph; one switch
-per node, one port per edge end, plus H host ports per switch): a PacketOut or a flow's
+switches form a data plane over the emulated topology (a ``topologies.spec`` topology
+with the dpids, hosts, addresses and port numbers Mininet would give it, or H hosts per
+switch instead; or any networkx graph, one switch per node): a PacketOut or a flow's
 output to a link port enters the peer switch's table; a table-miss or controller action
 becomes a PACKET_IN; a host port delivers to the emulated host. So LLDP probes sent out
 of a link port come back as a PACKET_IN from the peer, flooding works, and a released
@@ -65,6 +66,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import networkx as nx
+
+from topologies import spec as topology_spec
+from topologies.spec import TopologySpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -559,11 +563,16 @@ class FlowTable:
 # ============================================================================ topology
 class Host(NamedTuple):
     number: int
-    """Position in :attr:`Topology.hosts` (the MAC and IPv4 address derive from it)."""
+    """The host is ``h<number>``; its MAC and IPv4 address derive from the number as in
+    Mininet (``topologies.spec.host_mac``/``host_ip``)."""
     mac: bytes
     ip: bytes
     dpid: int
     port: int
+
+    @property
+    def name(self) -> str:
+        return f"h{self.number}"
 
     @property
     def mac_str(self) -> str:
@@ -578,8 +587,15 @@ def mac_str(mac: bytes) -> str:
     return ":".join(f"{b:02x}" for b in mac)
 
 
-def host_mac(index: int) -> bytes:
-    return b"\x02\x00" + (index + 1).to_bytes(4, "big")
+def host_mac(number: int) -> bytes:
+    """MAC address of host ``h<number>``."""
+    return bytes.fromhex(topology_spec.host_mac(number).replace(":", ""))
+
+
+def host_ipv4(number: int) -> bytes:
+    """IPv4 address of host ``h<number>``."""
+    address, _, _prefix = topology_spec.host_ip(number).partition("/")
+    return bytes(int(part) for part in address.split("."))
 
 
 def port_hw_addr(dpid: int, port: int) -> bytes:
@@ -588,12 +604,14 @@ def port_hw_addr(dpid: int, port: int) -> bytes:
 
 @dataclass
 class Topology:
-    """Switches (dpid -> port numbers), links (both directions) and hosts of a graph."""
+    """Switches (dpid -> port numbers), links (both directions) and hosts, with the
+    nominal speed of link ports where known."""
 
     ports: dict[int, list[int]]
     links: dict[tuple[int, int], tuple[int, int]]
     hosts: list[Host]
     node_of: dict[int, Any] = field(default_factory=dict)
+    link_speed_bps: dict[tuple[int, int], int] = field(default_factory=dict)
     host_at: dict[tuple[int, int], Host] = field(init=False)
     host_by_mac: dict[bytes, Host] = field(init=False)
 
@@ -611,10 +629,26 @@ class Topology:
         return len(self.links) // 2
 
     @classmethod
+    def from_spec(cls, spec: TopologySpec, hosts_per_switch: int | None = None) -> Topology:
+        """The spec's switches (its dpids), links (port speed = link capacity) and hosts
+        (its numbers, hence names and addresses), with ports numbered as Mininet numbers
+        them for the same spec: host ports first, in host-number order, then one port per
+        link end in the spec's link order. ``hosts_per_switch`` replaces the spec's hosts
+        with that many on every switch, numbered in switch order."""
+        if hosts_per_switch is None:
+            placed = [(h.number, h.dpid) for h in spec.hosts]
+        else:
+            per_switch = [d for d in spec.switches for _ in range(hosts_per_switch)]
+            placed = list(enumerate(per_switch, start=1))
+        node_of = {d: d for d in spec.switches}
+        return cls._assemble(node_of, spec.links, placed, hosts_first=True)
+
+    @classmethod
     def from_graph(cls, graph: nx.Graph, hosts_per_switch: int = 0) -> Topology:
         """One switch per node (dpid = node attribute ``dpid``, else position + 1 in
-        sorted order), one port per edge end (in edge order, from 1), then
-        ``hosts_per_switch`` host ports (a node attribute ``hosts`` overrides it)."""
+        sorted order), one port per edge end (in edge order, from 1; port speed from the
+        edge attribute ``speed_bps`` if set), then ``hosts_per_switch`` host ports (a node
+        attribute ``hosts`` overrides it); hosts numbered from 1 in node order."""
         try:
             nodes = sorted(graph.nodes)
         except TypeError:
@@ -622,94 +656,70 @@ class Topology:
         dpid_of = {n: int(graph.nodes[n].get("dpid", i + 1)) for i, n in enumerate(nodes)}
         if len(set(dpid_of.values())) != len(dpid_of):
             raise ValueError("two nodes share a dpid")
-        ports: dict[int, list[int]] = {dpid_of[n]: [] for n in nodes}
-        links: dict[tuple[int, int], tuple[int, int]] = {}
-        for u, v in graph.edges():
-            if u == v:
-                continue
-            a, b = dpid_of[u], dpid_of[v]
-            pa, pb = len(ports[a]) + 1, len(ports[b]) + 1
-            ports[a].append(pa)
-            ports[b].append(pb)
-            links[(a, pa)] = (b, pb)
-            links[(b, pb)] = (a, pa)
-        hosts: list[Host] = []
-        for n in nodes:
-            d = dpid_of[n]
-            for _ in range(int(graph.nodes[n].get("hosts", hosts_per_switch))):
-                p = len(ports[d]) + 1
-                ports[d].append(p)
-                i = len(hosts)
-                hosts.append(Host(i, host_mac(i), (10 << 24 | (i + 1)).to_bytes(4, "big"), d, p))
-        return cls(ports, links, hosts, {d: n for n, d in dpid_of.items()})
+        links = [(dpid_of[u], dpid_of[v], speed) for u, v, speed in graph.edges(data="speed_bps")]
+        host_dpids = [
+            dpid_of[n]
+            for n in nodes
+            for _ in range(int(graph.nodes[n].get("hosts", hosts_per_switch)))
+        ]
+        node_of = {d: n for n, d in dpid_of.items()}
+        return cls._assemble(node_of, links, enumerate(host_dpids, start=1), hosts_first=False)
+
+    @classmethod
+    def _assemble(
+        cls,
+        node_of: dict[int, Any],
+        links: Iterable[tuple[int, int, int | None]],
+        hosts: Iterable[tuple[int, int]],
+        hosts_first: bool,
+    ) -> Topology:
+        """Number the ports of the switches ``node_of`` (dpid -> graph node, in order):
+        ``links`` are (dpid, dpid, speed in bit/s or None; self-loops skipped), ``hosts``
+        (number, dpid)."""
+        ports: dict[int, list[int]] = {d: [] for d in node_of}
+        peers: dict[tuple[int, int], tuple[int, int]] = {}
+        speeds: dict[tuple[int, int], int] = {}
+        placed: list[Host] = []
+
+        def new_port(dpid: int) -> int:
+            port = len(ports[dpid]) + 1
+            ports[dpid].append(port)
+            return port
+
+        def add_links() -> None:
+            for a, b, speed in links:
+                if a == b:
+                    continue
+                pa, pb = new_port(a), new_port(b)
+                peers[(a, pa)] = (b, pb)
+                peers[(b, pb)] = (a, pa)
+                if speed:
+                    speeds[(a, pa)] = speeds[(b, pb)] = int(speed)
+
+        def add_hosts() -> None:
+            for number, dpid in hosts:
+                placed.append(
+                    Host(number, host_mac(number), host_ipv4(number), dpid, new_port(dpid))
+                )
+
+        for step in (add_hosts, add_links) if hosts_first else (add_links, add_hosts):
+            step()
+        return cls(ports, peers, placed, node_of, speeds)
 
 
-def fat_tree(k: int) -> nx.Graph:
-    """k-ary fat-tree (Al-Fares et al. 2008): (k/2)^2 core, k pods of k/2 aggregation and
-    k/2 edge switches; k=4 gives 20 switches and 32 links. Node attribute ``role``."""
-    if k < 2 or k % 2:
-        raise ValueError("fat-tree k must be even and >= 2")
-    half = k // 2
-    g = nx.Graph()
-    core = list(range(half * half))
-    g.add_nodes_from(core, role="core")
-    nxt = len(core)
-    for _pod in range(k):
-        aggs = list(range(nxt, nxt + half))
-        edges = list(range(nxt + half, nxt + k))
-        nxt += k
-        g.add_nodes_from(aggs, role="aggregation")
-        g.add_nodes_from(edges, role="edge")
-        for j, a in enumerate(aggs):
-            for e in edges:
-                g.add_edge(e, a)
-            for c in core[j * half : (j + 1) * half]:
-                g.add_edge(a, c)
-    return g
-
-
-def random_regular(n: int, degree: int, seed: int = 1) -> nx.Graph:
-    """A connected random ``degree``-regular graph of ``n`` switches."""
-    for attempt in range(100):
-        g = nx.random_regular_graph(degree, n, seed=seed + attempt)
-        if nx.is_connected(g):
-            return g
-    raise ValueError(f"no connected {degree}-regular graph on {n} nodes found")
+def parse_topo(text: str) -> TopologySpec:
+    """``--topo``: any ``topologies.spec`` name and arguments ("fattree,4", "random,1000",
+    "tree,3,2" ...); ``regular,N,D`` is the old name of ``random,N,D``."""
+    name, sep, rest = text.partition(",")
+    if name.strip() == "regular":
+        text = "random" + sep + rest
+    return topology_spec.parse_spec(text)
 
 
 def ring(n: int) -> nx.Graph:
-    return nx.cycle_graph(n)
-
-
-def tree(depth: int, fanout: int) -> nx.Graph:
-    """A balanced tree: ``depth`` levels below the root, ``fanout`` children each."""
-    return nx.balanced_tree(fanout, depth)
-
-
-def linear(n: int) -> nx.Graph:
-    return nx.path_graph(n)
-
-
-def parse_topo(spec: str) -> nx.Graph:
-    """``fattree,K`` | ``regular,N,D`` | ``ring,N`` | ``tree,DEPTH,FANOUT`` | ``linear,N``."""
-    name, *args = spec.split(",")
-    try:
-        nums = [int(a) for a in args]
-    except ValueError:
-        raise ValueError(f"topology {spec!r}: arguments must be integers") from None
-    builders: dict[str, tuple[int, Callable[..., nx.Graph]]] = {
-        "fattree": (1, fat_tree),
-        "regular": (2, random_regular),
-        "ring": (1, ring),
-        "tree": (2, tree),
-        "linear": (1, linear),
-    }
-    if name not in builders:
-        raise ValueError(f"unknown topology {name!r}; valid: {', '.join(builders)}")
-    arity, build = builders[name]
-    if len(nums) != arity:
-        raise ValueError(f"topology {name} takes {arity} integer argument(s), got {spec!r}")
-    return build(*nums)
+    """The ``ring,n`` switch graph (kept for tests/integration/test_ofemu.py; prefer
+    ``Topology.from_spec(topologies.spec.ring(n))``)."""
+    return topology_spec.ring(n).to_networkx()
 
 
 # ============================================================================ frames
@@ -998,6 +1008,9 @@ class SwitchConn(asyncio.Protocol):
     def _port_desc(self, p: int) -> bytes:
         curr = OFPPF_1GB_FD | OFPPF_COPPER
         name = f"s{self.dpid}-eth{p}".encode()[:15]
+        # A link port reports its link's capacity; other ports the emulator-wide speed.
+        speed_bps = self.emu.topo.link_speed_bps.get((self.dpid, p))
+        kbps = self.emu.port_speed_kbps if speed_bps is None else min(speed_bps // 1000, 2**32 - 1)
         return PORT_DESC.pack(
             p,
             port_hw_addr(self.dpid, p),
@@ -1008,8 +1021,8 @@ class SwitchConn(asyncio.Protocol):
             curr,
             curr,
             0,
-            self.emu.port_speed_kbps,
-            self.emu.port_speed_kbps,
+            kbps,
+            kbps,
         )
 
     def _port_stats(self, p: int) -> bytes:
@@ -1564,10 +1577,9 @@ def _counter_delta(
 # ============================================================================ runs
 async def run_discovery(
     controller: str | tuple[str, int],
-    graph: nx.Graph,
+    topo: Topology,
     rest_url: str,
     timeout: float = 60,
-    hosts_per_switch: int = 1,
     controller_pid: int | None = None,
     hold: float = 0.0,
 ) -> dict[str, Any]:
@@ -1575,7 +1587,6 @@ async def run_discovery(
     link. Times are seconds from the first connect attempt. With ``hold``, stay
     connected that many seconds more and report the steady-state message rates (and
     the controller's CPU use when ``controller_pid`` is given) under ``steady``."""
-    topo = Topology.from_graph(graph, hosts_per_switch)
     emu = Emulator(topo, parse_controller(controller))
     cpu = CpuMeter(controller_pid)
     t0 = time.monotonic()
@@ -1624,14 +1635,12 @@ async def run_discovery(
 
 async def run_idle(
     controller: str | tuple[str, int],
-    graph: nx.Graph,
-    hosts_per_switch: int = 1,
+    topo: Topology,
     duration: float = 10,
     controller_pid: int | None = None,
 ) -> dict[str, Any]:
     """Connect, then only answer the controller for ``duration`` seconds; reports the
     message rates the controller generates on its own."""
-    topo = Topology.from_graph(graph, hosts_per_switch)
     emu = Emulator(topo, parse_controller(controller))
     try:
         rep = await emu.start(min(60.0, duration + 30))
@@ -1653,8 +1662,7 @@ async def run_idle(
 
 async def run_flowsetup(
     controller: str | tuple[str, int],
-    graph: nx.Graph,
-    hosts_per_switch: int,
+    topo: Topology,
     pairs: int,
     timeout: float = 60,
     *,
@@ -1670,7 +1678,6 @@ async def run_flowsetup(
     host learning through REST; without it (e.g. simple_switch_13) it waits for the
     controller to go quiet. ``timeout`` bounds the measured phase; the preparation is
     bounded separately (at most 60 s)."""
-    topo = Topology.from_graph(graph, hosts_per_switch)
     emu = Emulator(topo, parse_controller(controller))
     chosen = choose_pairs(topo.hosts, pairs, seed)
     result: dict[str, Any] = {
@@ -1768,21 +1775,21 @@ async def serve_responder(host: str, port: int, duration: float) -> int:
 
 
 async def ceiling(
-    graph: nx.Graph | None = None,
-    hosts_per_switch: int = 4,
+    topo: Topology | None = None,
     pairs: int = 5000,
     timeout: float = 30,
     window: int = 64,
     seed: int = 1,
 ) -> dict[str, Any]:
     """The emulator's own ceiling: flow setups/s against the trivial responder, run in a
-    child process (as a real controller would be) on a free loopback port."""
+    child process (as a real controller would be) on a free loopback port. The default
+    topology is ``tree,3,2`` with 4 hosts on every switch."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    g = graph if graph is not None else tree(3, 2)
+    emulated = topo if topo is not None else Topology.from_spec(topology_spec.tree(3, 2), 4)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -1809,8 +1816,7 @@ async def ceiling(
         await wait_until_async(listening, 10, "the trivial responder to listen", interval=0.1)
         res = await run_flowsetup(
             ("127.0.0.1", port),
-            g,
-            hosts_per_switch,
+            emulated,
             pairs,
             timeout,
             window=window,
@@ -1833,15 +1839,36 @@ async def ceiling(
 
 
 # ============================================================================ CLI
+def _hosts_per_switch(text: str) -> int | None:
+    """``--hosts``: a count >= 0, or 'spec' (None: the topology's own hosts)."""
+    if text == "spec":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or 'spec', got {text!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"expected a count >= 0, got {count}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="testbed.ofemu", description=__doc__.split("\n\n")[0] if __doc__ else ""
     )
     p.add_argument("--controller", default="127.0.0.1:6653", help="HOST:PORT (loopback)")
     p.add_argument(
-        "--topo", default="ring,4", help="fattree,K | regular,N,D | ring,N | tree,D,F | linear,N"
+        "--topo",
+        default="ring,4",
+        help=f"NAME[,ARGS] as for mn --topo; names: {', '.join(topology_spec.SPEC_NAMES)} "
+        "(regular,N,D = random,N,D)",
     )
-    p.add_argument("--hosts", type=int, default=1, help="host ports per switch")
+    p.add_argument(
+        "--hosts",
+        type=_hosts_per_switch,
+        default=1,
+        help="host ports per switch, or 'spec' for the topology's own hosts (as in Mininet)",
+    )
     p.add_argument("--pairs", type=int, default=100, help="flow setups (new host pairs)")
     p.add_argument("--window", type=int, default=16, help="flow setups in flight")
     p.add_argument("--duration", type=float, default=30, help="bound of the measured phase, s")
@@ -1861,20 +1888,19 @@ def main(argv: list[str] | None = None) -> int:
             n = asyncio.run(serve_responder(host, port, args.duration))
             print(json.dumps({"packet_ins_answered": n}))
             return 0
-        graph = parse_topo(args.topo)
+        topo = Topology.from_spec(parse_topo(args.topo), args.hosts)
         ctl = parse_controller(args.controller)
         if args.mode == "discover":
             if not args.rest:
                 p.error("--mode discover needs --rest (our app's REST URL)")
             res = asyncio.run(
-                run_discovery(ctl, graph, args.rest, args.duration, args.hosts, args.controller_pid)
+                run_discovery(ctl, topo, args.rest, args.duration, args.controller_pid)
             )
         elif args.mode == "flowsetup":
             res = asyncio.run(
                 run_flowsetup(
                     ctl,
-                    graph,
-                    args.hosts,
+                    topo,
                     args.pairs,
                     args.duration,
                     rest_url=args.rest,
@@ -1884,11 +1910,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         elif args.mode == "idle":
-            res = asyncio.run(run_idle(ctl, graph, args.hosts, args.duration, args.controller_pid))
+            res = asyncio.run(run_idle(ctl, topo, args.duration, args.controller_pid))
         else:
-            res = asyncio.run(
-                ceiling(graph, args.hosts, args.pairs, args.duration, args.window, args.seed)
-            )
+            res = asyncio.run(ceiling(topo, args.pairs, args.duration, args.window, args.seed))
     except (TimeoutError, ConnectionError, ValueError) as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return 1

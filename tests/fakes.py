@@ -24,12 +24,12 @@ from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 import networkx as nx
-from ryu.lib.packet import arp, ethernet, ipv4, packet
 
 from controller.config import Config
 from controller.core import ControllerCore
 from controller.forwarding.runtime import ForwardingRuntime, InstallResult
 from controller.network.model import PortInfo
+from controller.southbound import frames
 from controller.southbound.messages import (
     ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
@@ -208,21 +208,14 @@ class FakeFlowTables:
 def eth_fields(data: bytes) -> tuple[str, str, int] | None:
     """(src, dst, ethertype) of a frame, or None when it has no Ethernet header."""
     try:
-        eth = packet.Packet(data).get_protocol(ethernet.ethernet)
-    except Exception:
+        f = frames.parse_frame(data)
+    except frames.FrameError:
         return None
-    if eth is None:
-        return None
-    return eth.src.lower(), eth.dst.lower(), eth.ethertype
+    return f.src, f.dst, f.ethertype
 
 
 def ipv4_frame(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str, payload: bytes) -> bytes:
-    pkt = packet.Packet()
-    pkt.add_protocol(ethernet.ethernet(dst_mac, src_mac, ETH_TYPE_IPV4))
-    pkt.add_protocol(ipv4.ipv4(src=src_ip, dst=dst_ip, proto=IP_PROTO_EXPERIMENT))
-    pkt.add_protocol(payload)
-    pkt.serialize()
-    return bytes(pkt.data)
+    return frames.ipv4_packet(src_mac, dst_mac, src_ip, dst_ip, IP_PROTO_EXPERIMENT, payload)
 
 
 def arp_frame(
@@ -234,23 +227,14 @@ def arp_frame(
     eth_dst: str | None = None,
 ) -> bytes:
     """An ARP request (to broadcast unless ``eth_dst``) or reply (to ``dst_mac``)."""
-    if eth_dst is None:
-        eth_dst = BROADCAST if opcode == arp.ARP_REQUEST else dst_mac
-    pkt = packet.Packet()
-    pkt.add_protocol(ethernet.ethernet(eth_dst, src_mac, ETH_TYPE_ARP))
-    pkt.add_protocol(
-        arp.arp(opcode=opcode, src_mac=src_mac, src_ip=src_ip, dst_mac=dst_mac, dst_ip=dst_ip)
-    )
-    pkt.serialize()
-    return bytes(pkt.data)
+    return frames.arp_frame(opcode, src_mac, src_ip, dst_mac, dst_ip, eth_dst)
 
 
-def parse_arp(data: bytes) -> arp.arp | None:
+def parse_arp(data: bytes) -> frames.ArpInfo | None:
     try:
-        found: arp.arp | None = packet.Packet(data).get_protocol(arp.arp)
-    except Exception:
+        return frames.parse_frame(data).arp
+    except frames.FrameError:
         return None
-    return found
 
 
 # ====================================================================== network
@@ -614,12 +598,12 @@ class FakeNetwork:
 
     def arp_request(self, src: str, target_ip: str) -> bytes:
         s = self.hosts[src]
-        return arp_frame(arp.ARP_REQUEST, s.mac, s.ip, "00:00:00:00:00:00", target_ip)
+        return arp_frame(frames.ARP_REQUEST, s.mac, s.ip, "00:00:00:00:00:00", target_ip)
 
     def announce(self, name: str) -> None:
         """Gratuitous ARP: the controller learns the host (and floods it)."""
         h = self.hosts[name]
-        self.send(name, arp_frame(arp.ARP_REQUEST, h.mac, h.ip, "00:00:00:00:00:00", h.ip))
+        self.send(name, arp_frame(frames.ARP_REQUEST, h.mac, h.ip, "00:00:00:00:00:00", h.ip))
 
     def announce_all(self) -> None:
         for name in self.hosts:
@@ -772,9 +756,9 @@ class FakeNetwork:
 
     def _host_reacts(self, h: FakeHost, data: bytes) -> None:
         req = parse_arp(data)
-        if h.answers_arp and req is not None and req.opcode == arp.ARP_REQUEST:
-            if req.dst_ip == h.ip and req.src_ip != h.ip:
-                reply = arp_frame(arp.ARP_REPLY, h.mac, h.ip, req.src_mac, req.src_ip)
+        if h.answers_arp and req is not None and req.opcode == frames.ARP_REQUEST:
+            if req.target_ip == h.ip and req.sender_ip != h.ip:
+                reply = arp_frame(frames.ARP_REPLY, h.mac, h.ip, req.sender_mac, req.sender_ip)
                 self._queue.append(_HostSends(h.name, reply))
 
     @contextlib.contextmanager

@@ -1,6 +1,7 @@
-"""The switch emulator's pure parts: topology builders, the flow table, the wire format
-(checked against Ryu's own OpenFlow 1.3 parser and serializer), and the data plane of
-switches on fake transports (LLDP reflection, path walking, flow-setup completion)."""
+"""The switch emulator's pure parts: topologies (from ``topologies.spec``, or any networkx
+graph), the flow table, the wire format (checked against Ryu's own OpenFlow 1.3 parser
+and serializer), and the data plane of switches on fake transports (LLDP reflection, path
+walking, flow-setup completion)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from ryu.ofproto import ofproto_v1_3_parser as parser
 from controller.discovery.lldp import build_probe, parse_probe
 from testbed import ofemu
 from testbed.ofemu import FlowEntry, FlowTable, Match
+from topologies import spec
+from topologies.spec import OC192_BPS, TopologySpec
 
 DP = SimpleNamespace(id=1, ofproto=ofp_v13, ofproto_parser=parser)
-MAC_A, MAC_B = ofemu.host_mac(0), ofemu.host_mac(1)
+MAC_A, MAC_B = ofemu.host_mac(1), ofemu.host_mac(2)
 
 
 def ryu_serialize(msg: Any) -> bytes:
@@ -39,27 +42,68 @@ def ryu_parse_all(data: bytes) -> list[Any]:
 
 
 # ----------------------------------------------------------------------------- topology
-def test_fat_tree_4_has_20_switches_and_32_links() -> None:
-    g = ofemu.fat_tree(4)
-    assert g.number_of_nodes() == 20 and g.number_of_edges() == 32
-    roles = [d["role"] for _, d in g.nodes(data=True)]
-    assert roles.count("core") == 4 and roles.count("edge") == 8
-    assert nx.is_connected(g)
+def test_fat_tree_4_from_the_spec() -> None:
+    fat = spec.fattree(4)
+    topo = ofemu.Topology.from_spec(fat)
+    assert topo.n_switches == 20 and topo.n_links == 32 and len(topo.hosts) == 16
+    assert sorted(topo.ports) == list(range(1, 21))
+    edges = [d for d in fat.switches if fat.role_of(d) == "edge"]
+    assert len(edges) == 8 and {h.dpid for h in topo.hosts} == set(edges)
+    # One host on every switch instead, as the discovery benchmark uses it.
+    assert len(ofemu.Topology.from_spec(fat, hosts_per_switch=1).hosts) == 20
 
 
-def test_parse_topo_builders_and_errors() -> None:
-    assert ofemu.parse_topo("ring,5").number_of_edges() == 5
-    assert ofemu.parse_topo("tree,2,3").number_of_nodes() == 13
-    assert ofemu.parse_topo("linear,4").number_of_edges() == 3
-    g = ofemu.parse_topo("regular,30,4")
+def test_parse_topo_takes_every_spec_name_and_the_old_regular() -> None:
+    assert ofemu.parse_topo("ring,5") == spec.ring(5)
+    assert ofemu.parse_topo("tree,2,3") == spec.tree(2, 3)
+    assert ofemu.parse_topo("mesh,4") == spec.mesh(4)
+    assert ofemu.parse_topo("ring") == spec.ring()
+    regular = ofemu.parse_topo("regular,30,4")
+    assert regular == spec.random_regular(30, 4) == ofemu.parse_topo("random,30")
+    g = regular.to_networkx()
     assert nx.is_connected(g) and {d for _, d in g.degree} == {4}
-    for bad in ("mesh,4", "ring", "ring,x", "regular,10"):
-        with pytest.raises(ValueError):
+    for bad, fragment in (
+        ("torus,3", "valid names"),
+        ("ring,x", "n must be an integer"),
+        ("regular,4,4", "degree must be < n"),
+        ("random,5,3", "must be even"),
+        ("fattree,3", "k must be even"),
+    ):
+        with pytest.raises(ValueError, match=fragment):
             ofemu.parse_topo(bad)
 
 
+def test_from_spec_numbers_ports_like_mininet_and_announces_the_spec_dpids() -> None:
+    topo = ofemu.Topology.from_spec(spec.linear(3))
+    # linear,3: h<i> on port 1 of s<i>; s1 p2 - p2 s2 p3 - p2 s3.
+    assert topo.ports == {1: [1, 2], 2: [1, 2, 3], 3: [1, 2]}
+    assert topo.links == {(1, 2): (2, 2), (2, 2): (1, 2), (2, 3): (3, 2), (3, 2): (2, 3)}
+    assert [(h.name, h.dpid, h.port) for h in topo.hosts] == [
+        ("h1", 1, 1),
+        ("h2", 2, 1),
+        ("h3", 3, 1),
+    ]
+    assert set(topo.link_speed_bps.values()) == {1_000_000_000}
+    assert set(topo.link_speed_bps) == set(topo.links)
+
+
+def test_from_spec_hosts_have_the_mininet_addresses() -> None:
+    topo = ofemu.Topology.from_spec(spec.fattree(12))  # 432 hosts
+    h256 = topo.hosts[255]
+    assert (h256.name, h256.ip_str, h256.mac_str) == ("h256", "10.0.1.0", "00:00:00:00:01:00")
+    assert len({h.mac for h in topo.hosts}) == len({h.ip for h in topo.hosts}) == 432
+
+
+def test_from_spec_keeps_parallel_links() -> None:
+    double = TopologySpec("double", (1, 2), ((1, 2, 10**9), (1, 2, 10**9)), (("h1", 1, 1),))
+    topo = ofemu.Topology.from_spec(double)
+    assert topo.n_links == 2
+    assert topo.links[(1, 2)] == (2, 1) and topo.links[(1, 3)] == (2, 2)
+
+
 def test_ports_per_edge_then_hosts() -> None:
-    topo = ofemu.Topology.from_graph(ofemu.ring(4), hosts_per_switch=2)
+    topo = ofemu.Topology.from_graph(nx.cycle_graph(4), hosts_per_switch=2)  # nodes 0..3
+    assert sorted(topo.ports) == [1, 2, 3, 4]  # dpids are never 0
     assert topo.n_switches == 4 and topo.n_links == 4 and len(topo.hosts) == 8
     assert all(ports == [1, 2, 3, 4] for ports in topo.ports.values())
     for (a, pa), (b, pb) in topo.links.items():
@@ -67,11 +111,27 @@ def test_ports_per_edge_then_hosts() -> None:
     h = topo.hosts[0]
     assert (h.dpid, h.port) == (1, 3) and topo.host_at[(1, 3)] is h
     assert len({x.mac for x in topo.hosts}) == 8 and h.ip_str == "10.0.0.1"
+    assert h.mac_str == "00:00:00:00:00:01" and h.name == "h1"
     assert not int(h.mac_str[:2], 16) & 1  # unicast
+    assert topo.link_speed_bps == {}  # the graph gives no speeds
+
+
+def test_from_graph_of_a_spec_graph_matches_from_spec_links() -> None:
+    ring = spec.ring(5)
+    by_graph = ofemu.Topology.from_graph(ring.to_networkx(), hosts_per_switch=1)
+    by_spec = ofemu.Topology.from_spec(ring)
+    assert sorted(by_graph.ports) == sorted(by_spec.ports) == list(ring.switches)
+
+    def pairs(topo: ofemu.Topology) -> list[tuple[int, int, int]]:
+        return sorted(
+            (a, b, topo.link_speed_bps[(a, pa)]) for (a, pa), (b, _) in topo.links.items()
+        )
+
+    assert pairs(by_graph) == pairs(by_spec)
 
 
 def test_choose_pairs_are_distinct_and_cross_switch() -> None:
-    topo = ofemu.Topology.from_graph(ofemu.linear(3), hosts_per_switch=2)
+    topo = ofemu.Topology.from_spec(spec.linear(3), hosts_per_switch=2)
     pairs = ofemu.choose_pairs(topo.hosts, 100, seed=3)
     keys = {frozenset((a.number, b.number)) for a, b in pairs}
     assert len(keys) == len(pairs) == 12  # 6 hosts, 15 pairs, 3 of them on one switch
@@ -132,7 +192,7 @@ def test_strict_and_match_scoped_delete() -> None:
 
 # ----------------------------------------------------------------------------- wire format
 def test_ryu_flow_mods_decode() -> None:
-    match = parser.OFPMatch(in_port=3, eth_src="02:00:00:00:00:01", eth_dst="02:00:00:00:00:02")
+    match = parser.OFPMatch(in_port=3, eth_src=ofemu.mac_str(MAC_A), eth_dst=ofemu.mac_str(MAC_B))
     inst = [parser.OFPInstructionActions(ofp_v13.OFPIT_APPLY_ACTIONS, [parser.OFPActionOutput(7)])]
     raw = ryu_serialize(
         parser.OFPFlowMod(
@@ -233,10 +293,11 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def emulator(
-    loop: asyncio.AbstractEventLoop, graph: nx.Graph, hosts: int = 1
+    loop: asyncio.AbstractEventLoop, topology: TopologySpec, hosts: int | None = None
 ) -> tuple[ofemu.Emulator, dict[int, FakeTransport]]:
-    """An emulator whose switches write to fake transports (flushed by hand)."""
-    emu = ofemu.Emulator(ofemu.Topology.from_graph(graph, hosts), ("127.0.0.1", 1))
+    """An emulator whose switches write to fake transports (flushed by hand); ``hosts``
+    per switch instead of the spec's."""
+    emu = ofemu.Emulator(ofemu.Topology.from_spec(topology, hosts), ("127.0.0.1", 1))
     emu._loop = loop
     wires = {}
     for dpid in emu.topo.ports:
@@ -253,7 +314,7 @@ def feed(emu: ofemu.Emulator, dpid: int, *msgs: Any) -> None:
 
 
 def test_handshake_echo_barrier_and_port_stats_parse_in_ryu(loop) -> None:
-    emu, wires = emulator(loop, ofemu.linear(2), hosts=1)
+    emu, wires = emulator(loop, spec.linear(2))
     echo = parser.OFPEchoRequest(DP, data=b"t0")
     barrier = parser.OFPBarrierRequest(DP)
     feed(emu, 1, parser.OFPFeaturesRequest(DP), parser.OFPPortDescStatsRequest(DP, 0), echo)
@@ -279,31 +340,41 @@ def _install_discovery_flows(emu: ofemu.Emulator, dpid: int) -> None:
     )  # fmt: skip
 
 
+def test_port_descriptions_carry_the_link_capacity(loop) -> None:
+    emu, wires = emulator(loop, spec.abilene())
+    feed(emu, 1, parser.OFPPortDescStatsRequest(DP, 0))
+    (desc,) = wires[1].take()
+    speeds = {p.port_no: p.curr_speed for p in desc.body}
+    host_port = emu.topo.hosts[0].port
+    assert speeds.pop(host_port) == emu.port_speed_kbps  # not a link: the default
+    assert set(speeds.values()) == {OC192_BPS // 1000}  # kbit/s
+
+
 def test_lldp_probe_out_of_a_link_port_comes_back_from_the_peer(loop) -> None:
-    emu, wires = emulator(loop, ofemu.linear(2), hosts=1)
+    emu, wires = emulator(loop, spec.linear(2))  # s1 p2 - p2 s2, h1 on s1 p1
     for d in (1, 2):
         _install_discovery_flows(emu, d)
-    probe = build_probe(1, 1, "06:00:00:01:00:01", 123.0, b"k" * 32)
+    probe = build_probe(1, 2, "06:00:00:01:00:02", 123.0, b"k" * 32)
     po = parser.OFPPacketOut(
         DP, buffer_id=ofp_v13.OFP_NO_BUFFER, in_port=ofp_v13.OFPP_CONTROLLER,
-        actions=[parser.OFPActionOutput(1)], data=probe,
+        actions=[parser.OFPActionOutput(2)], data=probe,
     )  # fmt: skip
     feed(emu, 1, po)
     assert wires[1].take() == []
     (pi,) = wires[2].take()
-    assert isinstance(pi, parser.OFPPacketIn) and pi.match["in_port"] == 1
+    assert isinstance(pi, parser.OFPPacketIn) and pi.match["in_port"] == 2
     assert pi.data == probe and pi.reason == ofp_v13.OFPR_ACTION
     parsed = parse_probe(pi.data)
-    assert parsed is not None and (parsed.dpid, parsed.port_no) == (1, 1)
+    assert parsed is not None and (parsed.dpid, parsed.port_no) == (1, 2)
     # Out of a host port: delivered to the host, nothing comes back.
     feed(emu, 1, parser.OFPPacketOut(DP, ofp_v13.OFP_NO_BUFFER, ofp_v13.OFPP_CONTROLLER,
-                                     [parser.OFPActionOutput(2)], probe))  # fmt: skip
+                                     [parser.OFPActionOutput(1)], probe))  # fmt: skip
     assert wires[1].take() == [] and wires[2].take() == []
-    assert emu.delivered[0] == 1
+    assert emu.delivered[1] == 1  # h1
 
 
 def test_released_packet_walks_the_installed_path_and_completes_setups(loop) -> None:
-    emu, wires = emulator(loop, ofemu.linear(3), hosts=1)
+    emu, wires = emulator(loop, spec.linear(3))
     h1, h3 = emu.topo.hosts[0], emu.topo.hosts[2]
     for d in (1, 2, 3):
         _install_discovery_flows(emu, d)
@@ -323,11 +394,11 @@ def test_released_packet_walks_the_installed_path_and_completes_setups(loop) -> 
         inst = [parser.OFPInstructionActions(ofp_v13.OFPIT_APPLY_ACTIONS, act)]
         feed(emu, dpid, parser.OFPFlowMod(DP, priority=100, match=match, instructions=inst))
 
-    # Path 1 -> 2 -> 3 (linear,3: s1 p1 - p1 s2 p2 - p1 s3; host ports after the links).
-    flow(3, 1, h3.port)
-    flow(2, 1, 2)
+    # Path 1 -> 2 -> 3 (linear,3: s1 p2 - p2 s2 p3 - p2 s3; host ports 1 come first).
+    flow(3, 2, h3.port)
+    flow(2, 2, 3)
     assert done == []  # not yet on the ingress switch
-    flow(1, h1.port, 1)
+    flow(1, h1.port, 2)
     assert done == [setup] and setup.how == "flowmod"
     assert emu.trace(h1, h3) == ([1, 2, 3], True)
     release = parser.OFPPacketOut(
@@ -340,7 +411,7 @@ def test_released_packet_walks_the_installed_path_and_completes_setups(loop) -> 
 
 
 def test_flood_crosses_a_tree_once(loop) -> None:
-    emu, wires = emulator(loop, ofemu.tree(2, 2), hosts=1)  # 7 switches
+    emu, wires = emulator(loop, spec.tree(2, 2), hosts=1)  # 7 switches, h1 on the root
     for d in emu.switches:
         _install_discovery_flows(emu, d)
     for w in wires.values():

@@ -1,12 +1,16 @@
-"""Unit tests for the Mininet topology library (no root, no network is started)."""
+"""Unit tests for the topology specs and the Mininet topologies built from them (no root,
+no network is started), and for their agreement with the switch emulator's topologies."""
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import ipaddress
+import os
 import re
 import subprocess
 import sys
+import textwrap
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,14 +18,20 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from testbed import ofemu
 from topologies import TOPOLOGY_NAMES, build_topo, topos
-from topologies.library import (
+from topologies.library import AbileneTopo, CapacityTopo, NsfnetTopo
+from topologies.spec import (
+    ABILENE_NODES,
+    NSFNET_NODES,
     OC192_BPS,
+    SPEC_NAMES,
     T1_BPS,
-    AbileneTopo,
-    CapacityTopo,
-    NsfnetTopo,
+    HostSpec,
+    SwitchLink,
+    TopologySpec,
     mesh_links,
+    parse_spec,
 )
 
 LIBRARY_PATH = Path(__file__).resolve().parents[2] / "topologies" / "library.py"
@@ -309,7 +319,7 @@ def test_fattree_structure() -> None:
 def test_abilene_real_data() -> None:
     topo = AbileneTopo()
     labels = {topo.switch_label(s): s for s in topo.switches()}
-    assert set(labels) == set(AbileneTopo.NODES)
+    assert set(labels) == set(ABILENE_NODES)
     assert len(labels) == 11
     graph = switch_graph(topo)
     edges = {frozenset((topo.switch_label(a), topo.switch_label(b))) for a, b in graph.edges}
@@ -326,7 +336,7 @@ def test_nsfnet_real_data() -> None:
     degrees = sorted(d for _, d in graph.degree)
     assert sum(degrees) == 42 and degrees[0] == 2 and degrees[-1] == 4
     names = {topo.switch_label(s) for s in topo.switches()}
-    assert names == set(NsfnetTopo.NODES)
+    assert names == set(NSFNET_NODES)
     assert set(topo.link_capacities_bps().values()) == {T1_BPS}
     edges = {frozenset((topo.switch_label(a), topo.switch_label(b))) for a, b in graph.edges}
     assert frozenset(("Lincoln, NE", "Atlanta, GA")) not in edges
@@ -380,9 +390,10 @@ def test_research_networks_scaled_when_shaped(spec: str, expected_mbps: float) -
         ("ring,n=4,n=5", ["given twice"]),
     ],
 )
-def test_build_topo_errors(spec: str, fragments: list[str]) -> None:
+@pytest.mark.parametrize("build", [build_topo, parse_spec], ids=["mininet", "spec"])
+def test_build_topo_errors(build: Any, spec: str, fragments: list[str]) -> None:
     with pytest.raises(ValueError) as excinfo:
-        build_topo(spec)
+        build(spec)
     message = str(excinfo.value)
     for fragment in fragments:
         assert fragment in message
@@ -462,9 +473,193 @@ def test_library_loads_the_way_mn_custom_does() -> None:
         "Link",
         "info",
         "error",
+        "output",
+        "version",
+        "Host",
         "TOPOS",
     ):
         assert reserved not in customs
+
+
+def _mn_custom_pythons() -> list[str]:
+    """This interpreter, and the system one ``/usr/bin/mn`` runs (no networkx, no venv)."""
+    pythons = [sys.executable]
+    system = "/usr/bin/python3"
+    if os.path.exists(system):
+        probe = subprocess.run([system, "-c", "import mininet.topo"], capture_output=True)
+        if probe.returncode == 0:
+            pythons.append(system)
+    return pythons
+
+
+@pytest.mark.parametrize("python", _mn_custom_pythons())
+def test_library_loads_like_mn_custom_from_another_directory(python: str, tmp_path: Path) -> None:
+    # mn runs from /usr/bin: the project root is not on sys.path, no __file__ is set.
+    code = textwrap.dedent(
+        f"""
+        import sys
+        customs = {{}}
+        path = {str(LIBRARY_PATH)!r}
+        exec(compile(open(path).read(), path, "exec"), customs, customs)
+        from mininet.util import buildTopo
+        topo = buildTopo(customs["topos"], "fattree,4,shaped=false")
+        print(len(topo.switches()), topo.nodeInfo("h16")["mac"], "networkx" in sys.modules)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [python, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["20", "00:00:00:00:00:10", "False"]
+
+
+def test_spec_imports_without_mininet_or_networkx() -> None:
+    code = (
+        "import sys; sys.modules['mininet'] = None; sys.modules['networkx'] = None; "
+        "from topologies.spec import parse_spec; "
+        "s = parse_spec('fattree,4'); print(len(s.switches), len(s.links), len(s.hosts))"
+    )
+    root = LIBRARY_PATH.parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["20", "32", "16"]
+
+
+# ------------------------------------------------------------------ one spec, three builds
+# Every registered spec name, with its defaults and with arguments.
+AGREEMENT = [*SPECS, "abilene,shaped=true", "random", "random,12", "random,20,3,7"]
+
+
+def test_agreement_covers_every_registered_topology() -> None:
+    assert {text.split(",")[0] for text in AGREEMENT} == set(SPEC_NAMES)
+    assert set(TOPOLOGY_NAMES) < set(SPEC_NAMES)
+
+
+@pytest.mark.parametrize("text", AGREEMENT)
+def test_mininet_emulator_and_networkx_agree(text: str) -> None:
+    """Same switches, same links with capacities (and port numbers), same hosts."""
+    topology = parse_spec(text)
+    name = text.split(",")[0]
+    mininet = build_topo(text) if name in topos else CapacityTopo(topology)
+    assert mininet.spec == topology
+    emulated = ofemu.Topology.from_spec(topology)
+    graph = topology.to_networkx()
+
+    # Switches: s<dpid> in Mininet, the same dpids in the emulator and the graph.
+    dpids = sorted(topology.switches)
+    assert sorted(mininet.dpid_of(s) for s in mininet.switches()) == dpids
+    assert [f"s{d}" for d in dpids] == sorted(mininet.switches(), key=lambda s: int(s[1:]))
+    assert sorted(emulated.ports) == sorted(graph.nodes) == dpids
+
+    # Links: (low dpid, high dpid, capacity) counted, and the same port numbers.
+    def link(a: int, b: int, bps: int) -> tuple[int, int, int]:
+        return min(a, b), max(a, b), bps
+
+    expected = collections.Counter(link(*x) for x in topology.links)
+    caps = mininet.link_capacities_bps()
+    mn_ports: dict[tuple[int, int], tuple[int, int]] = {}
+    mn_links: collections.Counter[tuple[int, int, int]] = collections.Counter()
+    for a, b in switch_links(mininet):
+        da, db = mininet.dpid_of(a), mininet.dpid_of(b)
+        mn_links[link(da, db, caps[(a, b)])] += 1
+        pa, pb = mininet.port(a, b)
+        mn_ports[(da, pa)], mn_ports[(db, pb)] = (db, pb), (da, pa)
+    emu_links = collections.Counter(
+        link(a, b, emulated.link_speed_bps[(a, pa)])
+        for (a, pa), (b, _pb) in emulated.links.items()
+        if (a, pa) < (b, _pb)
+    )
+    nx_links = collections.Counter(link(u, v, d["speed_bps"]) for u, v, d in graph.edges(data=True))
+    assert mn_links == emu_links == nx_links == expected
+    assert mn_ports == emulated.links
+
+    # Hosts: name -> (dpid, switch port, IP, MAC).
+    mn_hosts = {}
+    for h, sw in host_links(mininet):
+        if sw.startswith("h"):
+            h, sw = sw, h
+        info = mininet.nodeInfo(h)
+        _, port = mininet.port(h, sw)
+        mn_hosts[h] = (mininet.dpid_of(sw), port, info["ip"].split("/")[0], info["mac"])
+    emu_hosts = {h.name: (h.dpid, h.port, h.ip_str, h.mac_str) for h in emulated.hosts}
+    assert mn_hosts == emu_hosts
+    assert {h: v[0] for h, v in emu_hosts.items()} == topology.hosts_by_name()
+    assert list(topology.hosts_by_name()) == [h.name for h in emulated.hosts]
+
+
+# ------------------------------------------------------------------ the spec itself
+def test_spec_registry_and_defaults() -> None:
+    assert set(SPEC_NAMES) == {*TOPOLOGY_NAMES, "random"}
+    for name in SPEC_NAMES:
+        topology = parse_spec(name)
+        assert topology.name == name
+        assert topology.switches == tuple(range(1, len(topology.switches) + 1))
+        assert [h.number for h in topology.hosts] == list(range(1, len(topology.hosts) + 1))
+
+
+def test_to_networkx_and_hosts_by_name() -> None:
+    fat = parse_spec("fattree,4")
+    graph = fat.to_networkx()
+    assert type(graph) is nx.Graph
+    assert graph.number_of_nodes() == 20 and graph.number_of_edges() == 32
+    assert all(isinstance(n, int) and n > 0 for n in graph.nodes)
+    assert {d["speed_bps"] for _, _, d in graph.edges(data=True)} == {1_000_000_000}
+    assert graph.nodes[1]["role"] == "core" and graph.nodes[20]["role"] == "edge"
+    hosts = fat.hosts_by_name()
+    assert list(hosts) == [f"h{i}" for i in range(1, 17)]
+    assert {graph.nodes[d]["role"] for d in hosts.values()} == {"edge"}
+    assert parse_spec("abilene").to_networkx().nodes[1]["label"] == "New York"
+
+
+def test_random_regular_is_seeded_connected_and_regular() -> None:
+    first, again = parse_spec("random,50"), parse_spec("random,50,4,1")
+    assert first == again and first != parse_spec("random,50,4,2")
+    graph = first.to_networkx()
+    assert nx.is_connected(graph) and {d for _, d in graph.degree} == {4}
+    assert len(first.hosts) == 50
+
+
+def test_parallel_links_give_a_multigraph_and_two_mininet_links() -> None:
+    double = TopologySpec(
+        "double",
+        (1, 2),
+        (SwitchLink(1, 2, 10_000_000), SwitchLink(1, 2, 10_000_000)),
+        (HostSpec("h1", 1, 1), HostSpec("h2", 2, 2)),
+    )
+    assert double.has_parallel_links
+    graph = double.to_networkx()
+    assert isinstance(graph, nx.MultiGraph) and graph.number_of_edges(1, 2) == 2
+    topo = CapacityTopo(double)
+    assert len(switch_links(topo)) == 2
+    assert topo.link_capacities_bps() == {("s1", "s2"): 10_000_000, ("s2", "s1"): 10_000_000}
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"switches": (1, 1)}, "listed twice"),
+        ({"switches": (0, 1)}, "dpid must be"),
+        ({"links": ((1, 3, 10),)}, "unknown switch"),
+        ({"links": ((1, 1, 10),)}, "loop"),
+        ({"links": ((1, 2, 0),)}, "capacity"),
+        ({"hosts": (("h1", 3, 1),)}, "unknown switch"),
+        ({"hosts": (("x1", 1, 1),)}, "h<number>"),
+        ({"hosts": (("h2", 1, 2), ("h1", 1, 1))}, "ascending"),
+        ({"roles": ("core",)}, "one string per switch"),
+    ],
+)
+def test_spec_rejects_inconsistent_data(kwargs: dict[str, Any], fragment: str) -> None:
+    fields: dict[str, Any] = {
+        "name": "bad",
+        "switches": (1, 2),
+        "links": ((1, 2, 10),),
+        "hosts": (("h1", 1, 1),),
+    }
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        TopologySpec(**{**fields, **kwargs})
 
 
 def test_package_imports_in_fresh_interpreter() -> None:
