@@ -107,18 +107,19 @@ class SdnController(app_manager.RyuApp):
         dp: Any = ev.datapath
         if dp.id is None:
             return
+        dpid: int = dp.id
         now = time.monotonic()
         datapaths = self.transport.datapaths
         if ev.state == MAIN_DISPATCHER:
             # Ryu's handshake has read the port descriptions into dp.ports by now.
-            datapaths[dp.id] = dp
+            datapaths[dpid] = dp
             ports = [ofp.port_info(p) for p in dp.ports.values()]
-            self.logger.info("switch %016x up, %d ports", dp.id, len(ports))
-            self.core.on_switch_up(dp.id, ports, now)
-        elif ev.state == DEAD_DISPATCHER and datapaths.get(dp.id) is dp:
-            del datapaths[dp.id]
-            self.logger.info("switch %016x down", dp.id)
-            self.core.on_switch_down(dp.id, now)
+            self.logger.info("switch %016x up, %d ports", dpid, len(ports))
+            self.core.on_switch_up(dpid, ports, now)
+        elif ev.state == DEAD_DISPATCHER and datapaths.get(dpid) is dp:
+            del datapaths[dpid]
+            self.logger.info("switch %016x down", dpid)
+            self.core.on_switch_down(dpid, now)
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
     def _port_status(self, ev):

@@ -107,6 +107,7 @@ def get_health(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
             "active_metric": view.active_metric(),
             "routes": view.route_count(),
             "counters": view.counters(),
+            "path_cache": view.cache_stats(),
         },
     )
 

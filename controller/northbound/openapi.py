@@ -12,13 +12,18 @@ from controller.config import METRIC_CHOICES, METRICS
 class RouteSpec(Protocol):
     """What the document needs to know of a route (``api.Route`` is one)."""
 
-    method: str
-    template: str
-    summary: str
-    query: tuple[str, ...]
-    body: str | None
-    write: bool
-
+    @property
+    def method(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def query(self) -> tuple[str, ...]: ...
+    @property
+    def body(self) -> str | None: ...
+    @property
+    def write(self) -> bool: ...
     @property
     def operation_id(self) -> str: ...
 
@@ -81,6 +86,7 @@ def _schemas() -> dict[str, Any]:
                 "metric": {"type": "string"},
                 "routes": {"type": "integer"},
                 "counters": {"type": "object"},
+                "path_cache": {"type": "object"},
             },
         },
         "Topology": {

@@ -780,7 +780,8 @@ def test_forged_or_replayed_lldp_changes_nothing() -> None:
     # Forged: right format, wrong key.
     net.packet_in(h1.dpid, h1.port, build_probe(2, p23, "", net.now, b"guessed key"))
     # Replayed: a genuine probe of the s2-s3 link, injected later at h1's port.
-    genuine = next(m for m in net.core.discovery.probes_for(2, net.now - 10) if m.out_ports == (p23,))
+    old_probes = net.core.discovery.probes_for(2, net.now - 10)
+    genuine = next(m for m in old_probes if m.out_ports == (p23,))
     net.packet_in(h1.dpid, h1.port, genuine.data)
     assert sorted(net.core.graph.links()) == before
     assert not net.core.graph.is_link_port(h1.dpid, h1.port)

@@ -223,7 +223,8 @@ def test_lldp_and_echo_give_links_a_measured_latency() -> None:
     core = net.core
     for dpid in (1, 2):
         core.on_echo_reply(dpid, echo_payload(net.now), net.now + 0.002)
-    probe = next(m for m in core.discovery.probes_for(1, net.now) if m.out_ports == (net.link_port(1, 2),))
+    probes = core.discovery.probes_for(1, net.now)
+    probe = next(m for m in probes if m.out_ports == (net.link_port(1, 2),))
     p2 = net.link_port(2, 1)
     core.on_packet_in(2, p2, probe.data, net.now + 0.007)  # 7 ms travel - 1 - 1 = 5 ms
     st = core.graph.edge(1, 2)

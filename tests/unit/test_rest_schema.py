@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, settings
 from ryu.app.wsgi import WSGIApplication
 
 from controller.northbound import api
-from controller.northbound.view import ControllerView
 from controller.northbound.rest import register_rest
+from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
 
 EXAMPLES = int(os.environ.get("SDN_SCHEMA_EXAMPLES", "25"))

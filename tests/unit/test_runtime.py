@@ -93,7 +93,7 @@ def test_each_stage_gets_its_own_xid_and_wrong_or_repeated_barriers_are_ignored(
 
 
 def test_packets_arriving_meanwhile_are_held_bounded_and_one_install_runs() -> None:
-    rt, script, _ = runtime()
+    rt, _, _ = runtime()
     for i in range(40):
         rt.forward(A, B, packet(bytes([i])), now=0.0)
     record = rt.record(A, B)
@@ -135,7 +135,7 @@ def test_a_new_install_supersedes_the_running_one() -> None:
 
 
 def test_pairs_install_side_by_side_and_a_lost_switch_fails_only_its_waiters() -> None:
-    rt, script, _ = runtime()
+    rt, _, _ = runtime()
     rt.forward(A, B, packet(), now=0.0)  # waits on s3
     rt.forward(A, C, packet(), now=0.0)  # waits on s2
     assert sorted(rt.installing()) == sorted([PairKey.of(A, B), PairKey.of(A, C)])
