@@ -716,12 +716,6 @@ def parse_topo(text: str) -> TopologySpec:
     return topology_spec.parse_spec(text)
 
 
-def ring(n: int) -> nx.Graph:
-    """The ``ring,n`` switch graph (kept for tests/integration/test_ofemu.py; prefer
-    ``Topology.from_spec(topologies.spec.ring(n))``)."""
-    return topology_spec.ring(n).to_networkx()
-
-
 # ============================================================================ frames
 def _ip_checksum(hdr: bytes) -> int:
     s = sum(struct.unpack(f"!{len(hdr) // 2}H", hdr))

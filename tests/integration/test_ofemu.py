@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from testbed import lab, ofemu
+from topologies import spec
 
 
 async def _ring_scenario(ctl: lab.ControllerProcess) -> dict[str, Any]:
-    topo = ofemu.Topology.from_graph(ofemu.ring(4), hosts_per_switch=1)
+    topo = ofemu.Topology.from_spec(spec.ring(4), 1)
     async with ofemu.Emulator(topo, ("127.0.0.1", ctl.of_port)) as emu:
         t0 = time.monotonic()
         await emu.start(timeout=20)
