@@ -2,18 +2,20 @@
 
 A thin shell: Ryu events are translated into calls on
 :class:`controller.core.ControllerCore` with plain values and the current time; the
-core sends through :class:`RyuTransport` (plain messages encoded for the connected
-datapath). Periodic work (LLDP and stats rounds, housekeeping) runs in ``hub.spawn``
-loops with jitter.
+core sends through :class:`~controller.southbound.ryu_transport.RyuTransport`, which
+queues; every handler and periodic step ends by flushing it. Periodic work (LLDP and
+stats rounds, housekeeping) runs in ``hub.spawn`` loops with jitter.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,36 +37,22 @@ from controller.northbound.api import ApiContext
 from controller.northbound.rest import register_rest
 from controller.northbound.view import ControllerView
 from controller.southbound import ofp
-from controller.southbound.messages import FlowAdd, Message
+from controller.southbound.ryu_transport import RyuTransport
 
 REST_CONTEXT = "wsgi"
 
 
-class RyuTransport:
-    """The core's way to the switches: plain messages encoded for connected datapaths."""
+def flushing(handler: Callable[..., None]) -> Callable[..., None]:
+    """Run an event handler, then send what the core queued (see RyuTransport)."""
 
-    def __init__(self) -> None:
-        self.datapaths: dict[int, Any] = {}
+    @functools.wraps(handler)
+    def run(self: SdnController, ev: Any) -> None:
+        try:
+            handler(self, ev)
+        finally:
+            self.transport.flush()
 
-    def send(self, msg: Message, xid: int | None = None) -> bool:
-        dp = self.datapaths.get(msg.dpid)
-        if dp is None:
-            return False
-        if isinstance(msg, FlowAdd):
-            dp.send(ofp.encode_flow_add(msg, xid or 0))  # struct-built: the flow-setup hot path
-        else:
-            req = ofp.to_ofp(dp, msg)
-            if xid is not None:
-                req.xid = xid
-            dp.send_msg(req)
-        return True
-
-    def send_barrier(self, dpid: int, xid: int) -> bool:
-        dp = self.datapaths.get(dpid)
-        if dp is None:
-            return False
-        dp.send_msg(ofp.barrier(dp, xid))
-        return True
+    return run
 
 
 class SdnController(app_manager.RyuApp):
@@ -103,6 +91,7 @@ class SdnController(app_manager.RyuApp):
 
     # ----------------------------------------------------------------- switch life cycle
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
+    @flushing
     def _state_change(self, ev):
         dp: Any = ev.datapath
         if dp.id is None:
@@ -122,6 +111,7 @@ class SdnController(app_manager.RyuApp):
             self.core.on_switch_down(dpid, now)
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
+    @flushing
     def _port_status(self, ev):
         msg = ev.msg
         port = ofp.port_info(msg.desc)
@@ -132,6 +122,7 @@ class SdnController(app_manager.RyuApp):
 
     # ----------------------------------------------------------------- switch messages
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    @flushing
     def _packet_in(self, ev):
         msg = ev.msg
         self.core.on_packet_in(
@@ -139,10 +130,12 @@ class SdnController(app_manager.RyuApp):
         )
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    @flushing
     def _barrier_reply(self, ev):
         self.core.on_barrier_reply(ev.msg.datapath.id, ev.msg.xid, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
+    @flushing
     def _flow_removed(self, ev):
         msg = ev.msg
         ofproto = msg.datapath.ofproto
@@ -150,15 +143,18 @@ class SdnController(app_manager.RyuApp):
         self.core.on_flow_removed(msg.datapath.id, msg.cookie, timed_out)
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
+    @flushing
     def _port_stats(self, ev):
         counters = [ofp.port_counters(s) for s in ev.msg.body]
         self.core.on_port_stats(ev.msg.datapath.id, counters, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
+    @flushing
     def _echo_reply(self, ev):
         self.core.on_echo_reply(ev.msg.datapath.id, bytes(ev.msg.data or b""), time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
+    @flushing
     def _error(self, ev):
         msg = ev.msg
         detail = f"error type={msg.type} code={msg.code}"
@@ -174,4 +170,6 @@ class SdnController(app_manager.RyuApp):
                 step(time.monotonic())
             except Exception:
                 self.logger.exception("%s failed; continuing", what)
+            finally:
+                self.transport.flush()
             hub.sleep(interval * (random.uniform(0.9, 1.1) if jitter else 1.0))

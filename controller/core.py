@@ -23,12 +23,11 @@ from controller.discovery.service import DiscoveryService, switch_reset
 from controller.forwarding.runtime import ForwardingRuntime, HeldPacket
 from controller.hosts.service import HostService
 from controller.linkcost.service import LinkCostService
-from controller.linkcost.stats import PortCounters
 from controller.network.graph import NetworkGraph
 from controller.network.model import PortInfo, TopologyChange
 from controller.routing.paths import Router
 from controller.southbound.frames import FrameError, parse_frame
-from controller.southbound.messages import Message
+from controller.southbound.messages import Message, PortCounters
 from controller.southbound.transport import Transport
 
 
@@ -36,6 +35,7 @@ from controller.southbound.transport import Transport
 class PacketCounters:
     packet_ins: int = 0
     malformed: int = 0
+    bad_inner_headers: int = 0
     unclassified_port_drops: int = 0
     transit_misses: int = 0
     fabric_multicast_drops: int = 0
@@ -93,10 +93,13 @@ class ControllerCore:
         if not self.graph.has_switch(dpid):
             return
         try:
-            frame = parse_frame(data)
+            # Lenient: a broken ARP/IPv4 header still has a readable Ethernet header.
+            frame = parse_frame(data, lenient=True)
         except FrameError:
             self.counters.malformed += 1
             return
+        if frame.inner_error is not None:
+            self.counters.bad_inner_headers += 1
         if frame.is_lldp:
             return self._on_lldp(dpid, in_port, data, now)
         if frame.src_is_multicast:

@@ -11,23 +11,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from controller.southbound.messages import PortCounters
+
+__all__ = ["PortCounters", "PortRates", "PortTraffic", "TrafficStats"]
+
 HISTORY = 16  # rate samples kept per port
 EWMA_ALPHA = 0.3
-
-
-@dataclass(frozen=True)
-class PortCounters:
-    """Cumulative counters of one port, as a port-stats reply gives them."""
-
-    port_no: int
-    tx_bytes: int
-    rx_bytes: int
-    tx_packets: int
-    rx_packets: int
-    tx_dropped: int = 0
-    rx_dropped: int = 0
-    tx_errors: int = 0
-    rx_errors: int = 0
 
 
 @dataclass(frozen=True)

@@ -96,16 +96,17 @@ Handler = Callable[[ApiContext, Request, dict[str, str]], Reply]
 
 def get_health(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     view = ctx.view
+    counts = view.counts()
     return Reply(
         200,
         {
             "status": "ok",
-            "switches": len(view.switches()),
-            "links": len(view.links()),
-            "hosts": len(view.hosts()),
+            "switches": counts["switches"],
+            "links": counts["links"],
+            "hosts": counts["hosts"],
             "metric": view.metric(),
             "active_metric": view.active_metric(),
-            "routes": view.route_count(),
+            "routes": counts["routes"],
             "counters": view.counters(),
             "path_cache": view.cache_stats(),
         },

@@ -8,6 +8,7 @@ the two operator commands (metric, cost override) go through the core's methods.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,6 +75,16 @@ class ControllerView:
     def ports(self, dpid: int) -> list[PortInfo]:
         ports = self._core.graph.ports(dpid).values()
         return [dataclasses.replace(p) for p in sorted(ports, key=lambda p: p.port_no)]
+
+    def counts(self) -> dict[str, int]:
+        """Switches, directed links, hosts and host-pair routes (cheap: no copies)."""
+        core = self._core
+        return {
+            "switches": core.graph.graph.number_of_nodes(),
+            "links": core.graph.graph.number_of_edges(),
+            "hosts": len(core.hosts.table),
+            "routes": len(core.forwarding.pairs),
+        }
 
     def links(self) -> list[LinkView]:
         return [self._link_view(k) for k in self._core.graph.links()]
@@ -161,6 +172,8 @@ class ControllerView:
                 if dpid is not None and flow.dpid != dpid:
                     continue
                 direction = Direction(flow.cookie & 1)
+                if direction not in r.live:
+                    continue  # idled out and removed
                 hosts = r.key.ends(direction)
                 path = tuple(h.dpid for h in r.hops[direction])
                 out.append(FlowView(flow, "path", hosts, path, r.installed))
@@ -170,11 +183,8 @@ class ControllerView:
     def counters(self) -> dict[str, int]:
         return self._core.counter_values()
 
-    def route_count(self) -> int:
-        return len(self._core.forwarding.pairs)
-
     def model_status(self, now: float | None) -> dict[str, object]:
-        return self._core.linkcost.status(now)
+        return copy.deepcopy(self._core.linkcost.status(now))
 
     def cache_stats(self) -> dict[str, int]:
         router = self._core.router

@@ -124,9 +124,10 @@ class Router:
         """The canonical shortest path (see :meth:`_tied_paths`); repeated queries are
         answered from a per-metric cache, emptied when the graph's structure or a weight
         under that metric changes (port counters do not empty the ``hop`` cache)."""
-        self._weight_fn(metric)
+        cache = self._cache.get(metric)
+        if cache is None:
+            raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
         version = self.topo.version(metric)
-        cache = self._cache[metric]
         if self._cache_version.get(metric) != version:
             cache.clear()
             self._cache_version[metric] = version

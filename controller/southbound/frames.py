@@ -76,11 +76,13 @@ class Frame:
     vlan: int | None
     arp: ArpInfo | None
     ipv4: Ipv4Info | None
+    inner_error: str | None = None
+    """Lenient parse only: why the ARP/IPv4 header was unreadable (then it is None)."""
 
     @property
     def is_lldp(self) -> bool:
-        """An LLDP frame (our topology probes, or a neighbour's)."""
-        return self.ethertype == ETH_TYPE_LLDP
+        """An untagged LLDP frame (our topology probes, or a neighbour's)."""
+        return self.ethertype == ETH_TYPE_LLDP and self.vlan is None
 
     @property
     def src_is_multicast(self) -> bool:
@@ -93,9 +95,11 @@ class Frame:
         return int(self.dst[:2], 16) & 1 == 1
 
 
-def parse_frame(data: bytes) -> Frame:
+def parse_frame(data: bytes, lenient: bool = False) -> Frame:
     """Parse packet-in data; FrameError if it is truncated, oversized or has bad ARP/IPv4.
-    No loop depends on the input beyond the two-tag limit, so no input can make this slow."""
+    ``lenient``: a bad ARP/IPv4 header leaves that part None (``inner_error`` says why)
+    and the Ethernet part stands, as a switch would forward it. No loop depends on the
+    input beyond the two-tag limit, so no input can make this slow."""
     size = len(data)
     if size < _ETH.size:
         raise FrameError(f"frame of {size} bytes is shorter than an Ethernet header")
@@ -115,8 +119,13 @@ def parse_frame(data: bytes) -> Frame:
         if vlan is None:
             vlan = tci & 0x0FFF
         offset += _TAG.size
-    arp = _parse_arp(data, offset) if ethertype == ETH_TYPE_ARP else None
-    ipv4 = _parse_ipv4(data, offset) if ethertype == ETH_TYPE_IPV4 else None
+    try:
+        arp = _parse_arp(data, offset) if ethertype == ETH_TYPE_ARP else None
+        ipv4 = _parse_ipv4(data, offset) if ethertype == ETH_TYPE_IPV4 else None
+    except FrameError as exc:
+        if not lenient:
+            raise
+        return Frame(dst.hex(":"), src.hex(":"), ethertype, vlan, None, None, str(exc))
     return Frame(dst.hex(":"), src.hex(":"), ethertype, vlan, arp, ipv4)
 
 

@@ -101,6 +101,21 @@ class EchoRequest:
     data: bytes
 
 
+@dataclass(frozen=True)
+class PortCounters:
+    """Cumulative counters of one port, as a switch's port-stats reply gives them."""
+
+    port_no: int
+    tx_bytes: int
+    rx_bytes: int
+    tx_packets: int
+    rx_packets: int
+    tx_dropped: int = 0
+    rx_dropped: int = 0
+    tx_errors: int = 0
+    rx_errors: int = 0
+
+
 Message = FlowAdd | FlowDelete | PacketOut | PortStatsRequest | EchoRequest
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
-from controller.linkcost.stats import PortCounters
 from controller.network.model import PortInfo
 from controller.southbound.messages import (
     EchoRequest,
@@ -21,6 +20,7 @@ from controller.southbound.messages import (
     Match,
     Message,
     PacketOut,
+    PortCounters,
     PortStatsRequest,
 )
 

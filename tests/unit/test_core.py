@@ -20,6 +20,7 @@ from controller.core import ControllerCore
 from controller.forwarding.runtime import Outcome
 from controller.northbound import api
 from controller.northbound.view import ControllerView
+from controller.southbound import frames
 from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
@@ -544,6 +545,11 @@ def test_flow_removal_is_per_direction_and_only_at_the_ingress() -> None:
     assert route.live == {1 - a_to_b}
     assert net.walk("h3", "h1") == [3, 2, 1]  # the busy direction still forwards
     assert all(e.cookie & 1 == 1 - a_to_b for _, e in net.tables.with_cookie(route.cookie))
+    # The REST view shows exactly what is left on the switches.
+    flows = [f for f in ControllerView(net.core).flows() if f.purpose == "path"]
+    assert {(f.flow.dpid, f.flow.match, f.flow.out_port) for f in flows} == {
+        (d, e.match, e.out_port) for d, e in net.tables.with_cookie(route.cookie)
+    }
     # The other direction idles out too: the pair is forgotten, every flow gone.
     net.idle_timeout(route.ingress(1 - a_to_b), route.flow_cookie(1 - a_to_b))
     assert net.runtime.record(route.a, route.b) is None
@@ -593,6 +599,18 @@ def test_parallel_cables_forward_without_loops_or_churn() -> None:
 
 
 # ---------------------------------------------------------------------- bad input
+def test_a_broken_ip_header_still_teaches_where_its_sender_is() -> None:
+    """As with Ryu's parser before: the Ethernet header stands, the IPv4 part is ignored."""
+    net = ready(ring(4), {"h1": 1, "h3": 3, "h9": 2})
+    h9 = net.host("h9")
+    net.core.hosts.table.forget(h9.mac)
+    bad = frames.ethernet_frame(net.host("h1").mac, h9.mac, 0x0800, b"\x15" + bytes(40))
+    net.packet_in(h9.dpid, h9.port, bad)
+    known = net.core.hosts.table.by_mac(h9.mac)
+    assert known is not None and (known.dpid, known.port, known.ipv4) == (2, h9.port, None)
+    assert net.counters.bad_inner_headers == 1 and net.counters.malformed == 0
+
+
 @pytest.mark.parametrize(
     "data",
     [b"", b"\x00\x01", b"\x02" * 13],

@@ -9,6 +9,7 @@ import time
 import pytest
 from ryu.lib.packet import arp, ethernet, ipv4, lldp, packet, tcp, udp, vlan
 
+from controller.southbound import frames
 from controller.southbound.frames import (
     MAX_FRAME_LEN,
     ArpInfo,
@@ -266,3 +267,25 @@ def test_fuzz_every_input_parses_or_raises_frame_error_quickly() -> None:
     # The generator reaches every branch of the parser, not just the error paths.
     for kind in ("FrameError", "arp", "ipv4", "ipv4+ports", "lldp", "other", "vlan/ipv4+ports"):
         assert report.outcomes[kind] > 0, kind
+
+
+def test_lenient_parse_keeps_the_ethernet_part_of_a_bad_inner_header() -> None:
+    """As Ryu's parser did: a broken ARP/IPv4 header still tells who sent the frame."""
+    bad_ip = frames.ethernet_frame(
+        "00:00:00:00:00:02", "00:00:00:00:00:01", frames.ETH_TYPE_IPV4, b"\x15" + bytes(40)
+    )  # version 1
+    with pytest.raises(frames.FrameError):
+        frames.parse_frame(bad_ip)
+    f = frames.parse_frame(bad_ip, lenient=True)
+    assert (f.src, f.dst, f.ipv4, f.arp) == ("00:00:00:00:00:01", "00:00:00:00:00:02", None, None)
+    assert f.inner_error
+    with pytest.raises(frames.FrameError):
+        frames.parse_frame(b"\x00" * 10, lenient=True)  # no Ethernet header: still an error
+
+
+def test_only_untagged_lldp_counts_as_lldp() -> None:
+    plain = frames.ethernet_frame("01:80:c2:00:00:0e", "02:00:00:00:00:01", 0x88CC, b"\x00" * 20)
+    tagged = frames.ethernet_frame(
+        "01:80:c2:00:00:0e", "02:00:00:00:00:01", 0x88CC, b"\x00" * 20, vlan=5
+    )
+    assert frames.parse_frame(plain).is_lldp and not frames.parse_frame(tagged).is_lldp
