@@ -37,9 +37,10 @@ class NetworkGraph:
         not make a host appear on a switch port."""
         self.structure_version = 0
         """Bumped when switches, ports that carry links, or links change."""
-        self._weight_versions: dict[str, int] = dict.fromkeys(METRICS, 0)
-        """Per metric: bumped when a weight under that metric changes (path caches of
-        other metrics stay valid: port counters move ``utilization``, not ``hop``)."""
+        self._versions: dict[str, int] = dict.fromkeys(METRICS, 0)
+        """Per metric: bumped by a change of structure or of a weight under that metric
+        (path caches of other metrics stay valid: counters move ``utilization``, not
+        ``hop``)."""
 
     # ------------------------------------------------------------------ switches
     def add_switch(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -51,7 +52,7 @@ class NetworkGraph:
                 p.since = now
                 table[p.port_no] = p
         self.graph.add_node(dpid, ports=table)
-        self.structure_version += 1
+        self._structure_changed()
         return change
 
     def remove_switch(self, dpid: int, now: float = 0.0) -> TopologyChange:
@@ -68,7 +69,7 @@ class NetworkGraph:
         for end in [e for e in self.former_link_ports if e[0] == dpid]:
             del self.former_link_ports[end]
         self.graph.remove_node(dpid)
-        self.structure_version += 1
+        self._structure_changed()
         return TopologyChange(removed=tuple(sorted(set(removed))))
 
     def has_switch(self, dpid: int) -> bool:
@@ -151,7 +152,7 @@ class NetworkGraph:
                 self._add_edge(candidates[0], self.cables[candidates[0]])
                 added.append(candidates[0])
         if added or removed:
-            self.structure_version += 1
+            self._structure_changed()
         return TopologyChange(added=tuple(added), removed=tuple(removed))
 
     def _add_edge(self, key: LinkKey, now: float) -> None:
@@ -224,9 +225,14 @@ class NetworkGraph:
                 if end not in still:
                     self.former_link_ports[end] = now
 
-    def version(self, metric: str) -> tuple[int, int]:
+    def version(self, metric: str) -> int:
         """Changes whenever a path computed under ``metric`` may change (for caches)."""
-        return self.structure_version, self._weight_versions[metric]
+        return self._versions[metric]
+
+    def _structure_changed(self) -> None:
+        self.structure_version += 1
+        for metric in self._versions:
+            self._versions[metric] += 1
 
     def update_link(self, src: int, dst: int, **figures: Any) -> None:
         """The one way to change what an edge carries (traffic, delay, predictions,
@@ -249,7 +255,7 @@ class NetworkGraph:
         for metric, weight in link_weights(data["state"], self.config.model_fallback).items():
             if data.get(metric) != weight:
                 data[metric] = weight
-                self._weight_versions[metric] += 1
+                self._versions[metric] += 1
 
     def links(self) -> Iterator[LinkKey]:
         for u, v in sorted(self.graph.edges):

@@ -50,7 +50,7 @@ class Router:
     def __init__(self, topo: NetworkGraph) -> None:
         self.topo = topo
         self._cache: dict[str, dict[tuple[int, int], Path]] = {m: {} for m in METRICS}
-        self._cache_version: dict[str, tuple[int, int]] = {}
+        self._cache_version: dict[str, int] = {}
         self.cache_hits = 0
         self.cache_misses = 0
 
