@@ -69,6 +69,15 @@ class Config:
     """Host table limit: new MACs beyond it are ignored (and counted) until hosts age out."""
     default_capacity_bps: int = 1_000_000_000
     """Capacity of a link whose port reports no speed and that has no configured capacity."""
+    reoptimize_interval: float = 5.0
+    """Seconds between re-evaluations of installed pairs (0: never move installed pairs).
+    Also run at once after a metric change, a cost override or a link coming up."""
+    reoptimize_margin: float = 0.2
+    """Move only when the best path is cheaper than the current one by this fraction..."""
+    reoptimize_min_gain: float = 0.5
+    """...and by at least this much (in the metric's units), so idle noise moves nothing."""
+    reoptimize_holddown: float = 20.0
+    """A pair moved for a better path is not moved again for this many seconds."""
     link_capacity_bps: dict[str, int] = field(default_factory=dict)
     """Per-link capacity overrides, keyed "SRC_DPID-DST_DPID" (decimal or 0x-hex dpids)."""
 
@@ -101,6 +110,19 @@ class Config:
             raise ConfigError(
                 f"flood_dedup_window: must be a finite number >= 0, got {self.flood_dedup_window!r}"
             )
+        if not (math.isfinite(self.reoptimize_interval) and self.reoptimize_interval >= 0):
+            raise ConfigError(
+                "reoptimize_interval: must be a finite number >= 0 (0 turns re-optimization "
+                f"off), got {self.reoptimize_interval!r}"
+            )
+        if not (math.isfinite(self.reoptimize_margin) and 0 <= self.reoptimize_margin < 1):
+            raise ConfigError(
+                f"reoptimize_margin: must be >= 0 and < 1, got {self.reoptimize_margin!r}"
+            )
+        for name in ("reoptimize_min_gain", "reoptimize_holddown"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
         if self.link_timeout <= self.lldp_interval:
             raise ConfigError("link_timeout: must be longer than lldp_interval")
         if self.max_hosts < 1:

@@ -63,6 +63,9 @@ class ControllerCore:
             transport,
         )
         self.counters = PacketCounters()
+        self._next_reoptimize = 0.0
+        self._reoptimize_now: str | None = None
+        """Why the next housekeeping tick re-evaluates installed pairs at once."""
 
     # ================================================================== switches
     def on_switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> None:
@@ -158,10 +161,30 @@ class ControllerCore:
         self._send(self.linkcost.stats_requests())
 
     def tick(self, now: float) -> None:
-        """Housekeeping: install timeouts, silent links, flood fingerprints, idle hosts."""
+        """Housekeeping: install timeouts, silent links, flood fingerprints, idle hosts,
+        and (every ``reoptimize_interval``, or at once when asked) re-optimization."""
         self.forwarding.expire(now)
         self._topology_changed(self.discovery.expire(now), now)
         self.hosts.tick(now, self.forwarding.hosts_in_use())
+        interval = self.config.reoptimize_interval
+        if interval > 0 and (self._reoptimize_now or now >= self._next_reoptimize):
+            self.reoptimize(now, self._reoptimize_now or "periodic")
+
+    def reoptimize(self, now: float, reason: str) -> int:
+        """Move installed pairs whose best path is now cheaper by the margin."""
+        self._reoptimize_now = None
+        self._next_reoptimize = now + self.config.reoptimize_interval
+        metric = self.effective_metric()
+        graph = self.graph
+
+        def what_if(u: int, v: int, extra_bps: float) -> float:
+            return self.linkcost.what_if(metric, u, v, extra_bps)
+
+        def tx_bps(u: int, v: int) -> float:
+            edge = graph.edge(u, v)
+            return edge.tx_bps if edge is not None else 0.0
+
+        return self.forwarding.reoptimize(now, reason, what_if, tx_bps)
 
     # ================================================================== operators
     def effective_metric(self) -> str:
@@ -174,6 +197,8 @@ class ControllerCore:
     def set_metric(self, metric: str) -> None:
         if metric not in METRIC_CHOICES:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRIC_CHOICES)}")
+        if metric != self.metric:
+            self._reoptimize_now = "metric change"
         self.metric = metric
 
     def set_cost_override(self, src: int, dst: int, cost: float | None) -> None:
@@ -183,6 +208,7 @@ class ControllerCore:
         if cost is not None and not (math.isfinite(cost) and cost > 0):
             raise ValueError("a cost override must be finite and > 0")
         self.graph.update_link(src, dst, cost_override=cost)
+        self._reoptimize_now = "cost override"
 
     def counter_values(self) -> dict[str, int]:
         """Every service's counters, flat (the health view)."""
@@ -196,6 +222,8 @@ class ControllerCore:
 
     # ================================================================== internals
     def _topology_changed(self, change: TopologyChange, now: float) -> None:
+        if change.added and self.forwarding.pairs:
+            self._reoptimize_now = "link up"
         if change.removed:
             dead = {(k.src, k.dst) for k in change.removed}
             self.forwarding.reroute(dead | {(v, u) for u, v in dead}, now)

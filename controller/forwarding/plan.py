@@ -12,9 +12,10 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from controller.config import Config
+from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
-from controller.routing.paths import Path
-from controller.southbound.messages import FlowAdd, Match, Stage, path_cookie
+from controller.routing.paths import NoPath, Path, Router
+from controller.southbound.messages import FlowAdd, FlowDelete, Match, Message, Stage, path_cookie
 
 
 class Direction(IntEnum):
@@ -83,6 +84,33 @@ def host_hops(graph: NetworkGraph, path: Path, src_port: int, dst_port: int) -> 
     hops = hops_along(graph, path.dpids, src_port, dst_port)
     assert all(isinstance(h, Hop) for h in hops)
     return tuple(h for h in hops if isinstance(h, Hop))
+
+
+SYMMETRIC_METRICS = frozenset({"hop"})
+"""Metrics whose link weight is the same both ways: both directions share one path."""
+
+
+def plan_paths(
+    graph: NetworkGraph, router: Router, metric: str, ha: Host, hb: Host
+) -> tuple[dict[Direction, Path], dict[Direction, tuple[Hop, ...]]] | None:
+    """Each direction's best path under ``metric`` between two hosts, and its hops (None:
+    no path). Under ``hop`` b->a is a->b mirrored (the same cables both ways); under a
+    metric whose weights differ per direction, each direction is computed on its own."""
+    try:
+        ab = router.shortest_path(ha.dpid, hb.dpid, metric)
+        if metric in SYMMETRIC_METRICS:
+            forward = host_hops(graph, ab, ha.port, hb.port)
+            ba = Path(ab.dpids[::-1], ab.link_costs[::-1], metric)
+            hops = {Direction.A_TO_B: forward, Direction.B_TO_A: mirror(forward)}
+        else:
+            ba = router.shortest_path(hb.dpid, ha.dpid, metric)
+            hops = {
+                Direction.A_TO_B: host_hops(graph, ab, ha.port, hb.port),
+                Direction.B_TO_A: host_hops(graph, ba, hb.port, ha.port),
+            }
+    except NoPath:
+        return None
+    return {Direction.A_TO_B: ab, Direction.B_TO_A: ba}, hops
 
 
 def mirror(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
@@ -157,4 +185,32 @@ def uses_edge(hops: tuple[Hop, ...], dpids_pairs: set[tuple[int, int]]) -> bool:
     return any(
         (u.dpid, v.dpid) in dpids_pairs or (v.dpid, u.dpid) in dpids_pairs
         for u, v in itertools.pairwise(hops)
+    )
+
+
+def move_stages(old: PairPlan, new: PairPlan, config: Config) -> tuple[Stage, ...]:
+    """Make-before-break: move a live pair from ``old`` to ``new`` without a gap.
+
+    1. Every switch's new entries that no packet reaches yet (a match the old plan lacks)
+       and entries whose action stays the same (they take the new cookie), one stage per
+       switch: nothing points at the new path yet.
+    2. The entries whose match exists with another action: where each direction's new
+       path leaves the old one. From here packets take the new path, every switch of
+       which is already programmed.
+    3. What is left of the old installation (its generation's cookies, exactly).
+    """
+    old_actions = {(f.dpid, f.match): f.out_port for f in pair_flows(old, config)}
+    prepare: dict[int, list[Message]] = {}
+    switch: dict[int, list[Message]] = {}
+    for flow in pair_flows(new, config):
+        before = old_actions.get((flow.dpid, flow.match))
+        target = switch if before is not None and before != flow.out_port else prepare
+        target.setdefault(flow.dpid, []).append(flow)
+    cleanup = {
+        d: [FlowDelete(d, old.cookie(direction)) for direction in Direction] for d in old.switches()
+    }
+    return tuple(
+        Stage(dpid, tuple(msgs))
+        for phase in (prepare, switch, cleanup)
+        for dpid, msgs in phase.items()
     )

@@ -13,8 +13,6 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
 
 from controller.config import Config
 from controller.forwarding.plan import (
@@ -23,11 +21,21 @@ from controller.forwarding.plan import (
     PairKey,
     PairPlan,
     changed_switches,
-    host_hops,
     install_stages,
-    mirror,
+    move_stages,
+    plan_paths,
     uses_edge,
 )
+from controller.forwarding.records import (
+    ForwardingCounters,
+    HeldPacket,
+    Install,
+    InstallResult,
+    Outcome,
+    PairRecord,
+    PairState,
+)
+from controller.forwarding.reoptimize import Verdict, WhatIf, judge, own_rate
 from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
 from controller.routing.paths import NoPath, Path, Router
@@ -37,7 +45,6 @@ from controller.southbound.messages import (
     PAIR_MASK,
     FlowDelete,
     PacketOut,
-    Stage,
     path_cookie,
     split_cookie,
 )
@@ -48,103 +55,6 @@ log = logging.getLogger("controller.forwarding")
 MAX_HELD_PACKETS = 16
 XID_BASE = 0x5D00_0000
 RESULT_HISTORY = 256
-
-
-class PairState(Enum):
-    INSTALLING = "installing"
-    INSTALLED = "installed"
-
-
-class Outcome(Enum):
-    """How an installation ended."""
-
-    DONE = "done"
-    SUPERSEDED = "superseded"  # a newer installation of the same pair took over
-    CANCELLED = "cancelled"  # the pair was dropped
-    SWITCH_GONE = "switch gone"
-    BARRIER_TIMEOUT = "barrier timeout"
-    SWITCH_ERROR = "switch error"
-    GAVE_UP = "gave up"  # backstop: an installation older than all its stages allow
-
-
-@dataclass(frozen=True)
-class InstallResult:
-    key: PairKey
-    generation: int
-    outcome: Outcome
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class HeldPacket:
-    dpid: int
-    in_port: int
-    data: bytes
-
-
-@dataclass
-class Install:
-    """A running staged installation: which stage waits for which barrier."""
-
-    stages: tuple[Stage, ...]
-    started: float
-    index: int = 0
-    dpid: int = 0
-    xid: int = 0
-    deadline: float = 0.0
-
-
-@dataclass
-class PairRecord:
-    """Everything about one host pair: its route, its state and what hangs off it."""
-
-    key: PairKey
-    pair_id: int
-    generation: int
-    path: Path
-    """The switch path a->b (its metric and link costs)."""
-    hops: dict[Direction, tuple[Hop, ...]]
-    state: PairState
-    since: float
-    """When this installation was planned."""
-    held: list[HeldPacket] = field(default_factory=list)
-    install: Install | None = None
-    live: set[Direction] = field(default_factory=lambda: set(Direction))
-    """Directions whose flows are in place (an idle-out removes one)."""
-
-    @property
-    def a(self) -> str:
-        return self.key.a
-
-    @property
-    def b(self) -> str:
-        return self.key.b
-
-    @property
-    def installed(self) -> bool:
-        return self.state is PairState.INSTALLED
-
-    @property
-    def cookie(self) -> int:
-        """The pair's cookie with generation and direction bits clear."""
-        return path_cookie(self.pair_id, 0, 0)
-
-    def flow_cookie(self, direction: Direction) -> int:
-        return path_cookie(self.pair_id, self.generation, int(direction))
-
-    def ingress(self, direction: Direction) -> int:
-        return self.hops[direction][0].dpid
-
-    def plan(self) -> PairPlan:
-        return PairPlan(self.key, self.pair_id, self.generation, self.hops)
-
-
-@dataclass
-class ForwardingCounters:
-    installs_started: int = 0
-    paths_installed: int = 0
-    reroutes: int = 0
-    installs_failed: int = 0
 
 
 class ForwardingRuntime:
@@ -208,7 +118,7 @@ class ForwardingRuntime:
     def reroute(self, dead: set[tuple[int, int]], now: float) -> None:
         """Links went away: re-install exactly the pairs whose path crossed one."""
         for key, record in list(self.pairs.items()):
-            if uses_edge(record.hops[Direction.A_TO_B], dead):
+            if any(uses_edge(record.hops[d], dead) for d in Direction):
                 self.counters.reroutes += 1
                 self._install(key, now)
 
@@ -234,8 +144,8 @@ class ForwardingRuntime:
             return
         if record.install is not None:
             self._end_install(record, Outcome.CANCELLED)
-        for h in record.hops[Direction.A_TO_B]:
-            self.transport.send(FlowDelete(h.dpid, record.cookie, PAIR_MASK))
+        for dpid in record.plan().switches():
+            self.transport.send(FlowDelete(dpid, record.cookie, PAIR_MASK))
 
     # ------------------------------------------------------------------ switch replies
     def on_barrier_reply(self, dpid: int, xid: int, now: float) -> None:
@@ -244,7 +154,7 @@ class ForwardingRuntime:
             return
         record.install.index += 1
         if record.install.index >= len(record.install.stages):
-            self._finish(record, Outcome.DONE)
+            self._finish(record, Outcome.DONE, now=now)
         else:
             self._send_stage(record, now)
 
@@ -295,6 +205,68 @@ class ForwardingRuntime:
         if not record.live:
             self._pop(record.key)
 
+    # ------------------------------------------------------------------ re-optimization
+    def reoptimize(
+        self,
+        now: float,
+        reason: str,
+        what_if: WhatIf,
+        tx_bps: Callable[[int, int], float],
+    ) -> int:
+        """Evaluate every installed pair under the active metric; move (make-before-break)
+        those whose best path beats the current one by the margin, unless held down."""
+        cfg, metric, moved = self.config, self.metric(), 0
+        for record in list(self.pairs.values()):
+            if record.state is not PairState.INSTALLED or record.live != set(Direction):
+                continue
+            if (
+                record.last_move_at is not None
+                and now - record.last_move_at < cfg.reoptimize_holddown
+            ):
+                continue
+            verdicts: list[tuple[Direction, Verdict]] = []
+            for d in Direction:
+                src, dst = (self.host_of(m) for m in record.key.ends(d))
+                if src is None or dst is None:
+                    break
+                try:
+                    current = self.router.path_of(record.paths[d].dpids, metric)
+                    best = self.router.shortest_path(src.dpid, dst.dpid, metric)
+                except (NoPath, KeyError):
+                    continue  # a link of it is gone: failure rerouting's business
+                own = own_rate(current, tx_bps)
+                margin, gain = cfg.reoptimize_margin, cfg.reoptimize_min_gain
+                verdicts.append((d, judge(current, best, own, what_if, margin, gain)))
+            if any(v.move for _, v in verdicts) and self._move(record, now, reason, verdicts):
+                moved += 1
+        return moved
+
+    def _move(
+        self, old: PairRecord, now: float, reason: str, verdicts: list[tuple[Direction, Verdict]]
+    ) -> bool:
+        ha, hb = self.host_of(old.a), self.host_of(old.b)
+        planned = self._plan_paths(ha, hb) if ha is not None and hb is not None else None
+        if planned is None or planned[1] == old.hops:
+            return False
+        paths, hops = planned
+        record = PairRecord(
+            old.key, old.pair_id, old.generation + 1, paths, hops, PairState.INSTALLING, now,
+            installed_at=old.installed_at, moves=old.moves + 1, last_move=reason,
+            last_move_at=now, previous=old.plan(),
+        )  # fmt: skip
+        self._put(record)
+        self.counters.moves += 1
+        for d, v in verdicts:
+            log.info(
+                "move %s -> %s (%s): %s -> %s, cost %.3g -> %.3g (with its own load)",
+                *old.key.ends(d), reason,
+                "-".join(str(x) for x in old.paths[d].dpids),
+                "-".join(str(x) for x in paths[d].dpids), v.current, v.candidate,
+            )  # fmt: skip
+        record.install = Install(move_stages(old.plan(), record.plan(), self.config), now)
+        self._send_stage(record, now)
+        return True
+
     # ------------------------------------------------------------------ the sequence
     def _install(
         self, key: PairKey, now: float, sender: Direction | None = None
@@ -304,18 +276,19 @@ class ForwardingRuntime:
         if ha is None or hb is None:
             self.drop(key)
             return None
-        try:
-            path = self.router.shortest_path(ha.dpid, hb.dpid, self.metric())
-        except NoPath as exc:
-            log.info("no path for %s <-> %s: %s", key.a, key.b, exc)
+        planned = self._plan_paths(ha, hb)
+        if planned is None:
+            log.info("no path for %s <-> %s", key.a, key.b)
             self.drop(key)
             return None
-        forward = host_hops(self.graph, path, ha.port, hb.port)
-        hops = {Direction.A_TO_B: forward, Direction.B_TO_A: mirror(forward)}
+        paths, hops = planned
         old = self.pairs.get(key)
         if old is not None:
             new_plan = PairPlan(key, old.pair_id, old.generation + 1, hops)
-            for dpid in changed_switches(old.plan(), new_plan):
+            stale = changed_switches(old.plan(), new_plan)
+            if old.previous is not None:  # a move was under way: its old path too
+                stale += [d for d in changed_switches(old.previous, new_plan) if d not in stale]
+            for dpid in stale:
                 self.transport.send(FlowDelete(dpid, old.cookie, PAIR_MASK))
             if old.install is not None:
                 self._end_install(old, Outcome.SUPERSEDED)
@@ -323,14 +296,19 @@ class ForwardingRuntime:
                 key,
                 old.pair_id,
                 old.generation + 1,
-                path,
+                paths,
                 hops,
                 PairState.INSTALLING,
                 now,
                 held=old.held,
+                moves=old.moves,
+                last_move=old.last_move,
+                last_move_at=old.last_move_at,
             )
         else:
-            record = PairRecord(key, next(self._pair_ids), 1, path, hops, PairState.INSTALLING, now)
+            record = PairRecord(
+                key, next(self._pair_ids), 1, paths, hops, PairState.INSTALLING, now
+            )
         self._put(record)
         self.counters.installs_started += 1
         stages = install_stages(record.plan(), self.config, sender or Direction.A_TO_B)
@@ -338,8 +316,13 @@ class ForwardingRuntime:
         if stages:
             self._send_stage(record, now)
         else:
-            self._finish(record, Outcome.DONE)
+            self._finish(record, Outcome.DONE, now=now)
         return record if record.key in self.pairs else None
+
+    def _plan_paths(
+        self, ha: Host, hb: Host
+    ) -> tuple[dict[Direction, Path], dict[Direction, tuple[Hop, ...]]] | None:
+        return plan_paths(self.graph, self.router, self.metric(), ha, hb)
 
     def _send_stage(self, record: PairRecord, now: float) -> None:
         run = record.install
@@ -353,7 +336,9 @@ class ForwardingRuntime:
         if not (sent and self.transport.send_barrier(stage.dpid, run.xid)):
             self._finish(record, Outcome.SWITCH_GONE, f"switch {stage.dpid:016x} not connected")
 
-    def _finish(self, record: PairRecord, outcome: Outcome, detail: str = "") -> None:
+    def _finish(
+        self, record: PairRecord, outcome: Outcome, detail: str = "", now: float | None = None
+    ) -> None:
         """An installation ended: release the held packets, or give the pair up."""
         self._end_install(record, outcome, detail)
         if outcome is not Outcome.DONE:
@@ -362,6 +347,8 @@ class ForwardingRuntime:
             self.drop(record.key)
             return
         record.state = PairState.INSTALLED
+        record.previous = None
+        record.installed_at = now
         self.counters.paths_installed += 1
         held, record.held = record.held, []
         for p in held:

@@ -104,3 +104,23 @@ def link_features(
         max(over),
     ]
     return [v if math.isfinite(v) else 0.0 for v in values]
+
+
+def loaded_features(features: Sequence[float], extra_u: float, extra_bps: float) -> list[float]:
+    """The features of a link as if it carried ``extra_bps`` more (``extra_u`` of its
+    capacity): what re-optimization asks the model about a candidate path."""
+    f = list(features)
+    names = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    mean_pkt = f[names["mean_packet_bytes"]] or 1000.0
+    for n in ("utilization", "utilization_ewma", "utilization_max", "rx_utilization"):
+        f[names[n]] += extra_u
+    f[names["tx_mbps"]] += extra_bps / 1e6
+    f[names["tx_kpps"]] += extra_bps / 8 / mean_pkt / 1e3
+    excess = max(0.0, f[names["utilization"]] - 1.0)  # more offered than it can carry
+    for n in ("src_overload", "src_overload_max"):
+        f[names[n]] += excess
+    if f[names["utilization"]] >= SATURATED and f[names["saturated_s"]] == 0:
+        f[names["saturated_s"]] = 1.0
+    for n in ("utilization", "utilization_ewma", "utilization_max", "rx_utilization"):
+        f[names[n]] = min(f[names[n]], 1.0)  # a link carries at most its capacity
+    return f

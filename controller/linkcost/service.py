@@ -7,18 +7,26 @@ through :meth:`NetworkGraph.update_link`, which re-weighs the edge.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from typing import Any
 
 import numpy as np
 
 from controller.config import Config
-from controller.linkcost.features import FEATURE_NAMES, link_features, switch_overload_bps
+from controller.linkcost.features import (
+    FEATURE_NAMES,
+    link_features,
+    loaded_features,
+    switch_overload_bps,
+)
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
 from controller.linkcost.model import CostModel, ModelError, cost_from_latency
 from controller.linkcost.stats import PortCounters, TrafficStats
 from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey
+from controller.network.weights import link_weight
 from controller.southbound.messages import EchoRequest, Message, PortStatsRequest
 
 log = logging.getLogger("controller.linkcost")
@@ -169,6 +177,34 @@ class LinkCostService:
             self.last_prediction_at = now
         self.predicted_links = predicted
         return predicted
+
+    def what_if(self, metric: str, src: int, dst: int, extra_bps: float) -> float:
+        """The weight of link src->dst under ``metric`` if it carried ``extra_bps`` more
+        (re-optimization prices a candidate path with the pair's own load on it). Under
+        ``cost`` a predicted link is predicted again from its features with the load
+        added; otherwise the weight is recomputed from the raised utilization."""
+        st = self.graph.edge(src, dst)
+        if st is None:
+            return math.inf
+        extra_u = extra_bps / st.capacity_bps
+        if (
+            metric == "cost"
+            and st.cost_override is None
+            and st.predicted_cost is not None
+            and st.features is not None
+            and self.model is not None
+        ):
+            x = np.asarray([loaded_features(st.features, extra_u, extra_bps)], dtype=np.float64)
+            if self.model.in_range(x)[0]:
+                ms = float(self.model.predict_latency_ms(x)[0])
+                return max(st.predicted_cost, cost_from_latency(ms, self.config.cost_ms_per_hop))
+        loaded = dataclasses.replace(
+            st, utilization=min(st.utilization + extra_u, 1.0), tx_bps=st.tx_bps + extra_bps
+        )
+        if metric == "cost" and st.cost_override is None and st.predicted_cost is not None:
+            # Out of the model's range once loaded: priced like a full link would be.
+            return max(st.predicted_cost, link_weight(loaded, "utilization"))
+        return link_weight(loaded, metric, self.config.model_fallback)
 
     def status(self, now: float | None = None) -> dict[str, object]:
         """The model's state and every link's prediction (the REST model view)."""

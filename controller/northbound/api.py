@@ -9,7 +9,6 @@ request never changes state. dpids are 16-hex-digit strings, as in Ryu's own RES
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import time
@@ -19,9 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.config import METRIC_CHOICES
-from controller.forwarding.plan import PartialHop
-from controller.linkcost.features import FEATURE_NAMES
 from controller.northbound import openapi
+from controller.northbound.render import flow_json, link_json, path_json, route_json
 from controller.northbound.requests import (
     MAX_BODY_BYTES,
     ApiError,
@@ -37,9 +35,8 @@ from controller.northbound.requests import (
     require_token,
     resolve_endpoint,
 )
-from controller.northbound.view import ControllerView, LinkView, PathView
+from controller.northbound.view import ControllerView
 from controller.routing.paths import NoPath
-from controller.southbound.messages import OFPP_CONTROLLER
 
 API_VERSION = "1.0.0"
 MAX_K = 16
@@ -55,39 +52,6 @@ class ApiContext:
     view: ControllerView
     token: str = ""
     clock: Callable[[], float] = time.monotonic
-
-
-# ------------------------------------------------------------------------- helpers
-def _link_json(link: LinkView) -> dict[str, Any]:
-    st, key = link.state, link.key
-    return {
-        "src": {"dpid": dpid_str(key.src), "port": key.src_port},
-        "dst": {"dpid": dpid_str(key.dst), "port": key.dst_port},
-        "capacity_bps": st.capacity_bps,
-        "tx_bps": st.tx_bps,
-        "utilization": st.utilization,
-        "latency_ms": st.latency_ms,
-        "predicted_cost": st.predicted_cost,
-        "cost_override": st.cost_override,
-        "weights": link.weights,
-        "predicted_latency_ms": st.predicted_latency_ms,
-        "features_at": st.features_at,
-        "features": (
-            dict(zip(FEATURE_NAMES, st.features, strict=True)) if st.features is not None else None
-        ),
-    }
-
-
-def _hop_json(h: PartialHop) -> dict[str, Any]:
-    return {"dpid": dpid_str(h.dpid), "in_port": h.in_port, "out_port": h.out_port}
-
-
-def _path_json(p: PathView) -> dict[str, Any]:
-    links = [
-        {"src": dpid_str(u), "dst": dpid_str(v), "cost": c}
-        for (u, v), c in zip(itertools.pairwise(p.path.dpids), p.path.link_costs, strict=True)
-    ]
-    return {"hops": [_hop_json(h) for h in p.hops], "links": links, "total_cost": p.path.total}
 
 
 # ------------------------------------------------------------------------- handlers
@@ -114,7 +78,7 @@ def get_health(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
 
 
 def get_links(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(200, [_link_json(link) for link in ctx.view.links()])
+    return Reply(200, [link_json(link) for link in ctx.view.links()])
 
 
 def get_hosts(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
@@ -150,20 +114,8 @@ def get_topology(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
 
 
 def get_routes(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
-    return Reply(
-        200,
-        [
-            {
-                "hosts": [r.a, r.b],
-                "cookie": f"0x{r.cookie:016x}",
-                "installed": r.installed,
-                "metric": r.path.metric,
-                "total_cost": r.path.total,
-                "hops": [_hop_json(h) for h in r.hops],
-            }
-            for r in ctx.view.pairs()
-        ],
-    )
+    now = ctx.clock()
+    return Reply(200, [route_json(r, now) for r in ctx.view.pairs()])
 
 
 def get_paths(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
@@ -192,7 +144,7 @@ def get_paths(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
             "src": src.json(),
             "dst": dst.json(),
             "metric": metric,
-            "paths": [_path_json(p) for p in paths],
+            "paths": [path_json(p) for p in paths],
         },
     )
 
@@ -203,33 +155,7 @@ def get_flows(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     only = parse_dpid(req.query["dpid"]) if "dpid" in req.query else None
     if only is not None and not view.has_switch(only):
         raise ApiError(404, f"no switch with dpid {dpid_str(only)}")
-    flows: list[dict[str, Any]] = []
-    for f in view.flows(only):
-        m = f.flow.match
-        match = {
-            name: value
-            for name, value in (
-                ("in_port", m.in_port),
-                ("eth_src", m.eth_src),
-                ("eth_dst", m.eth_dst),
-                ("eth_type", m.eth_type),
-            )
-            if value is not None
-        }
-        out = "CONTROLLER" if f.flow.out_port == OFPP_CONTROLLER else f"OUTPUT:{f.flow.out_port}"
-        entry: dict[str, Any] = {
-            "dpid": dpid_str(f.flow.dpid),
-            "cookie": f"0x{f.flow.cookie:016x}",
-            "priority": f.flow.priority,
-            "match": match,
-            "actions": [out],
-            "purpose": f.purpose,
-        }
-        if f.hosts is not None and f.path is not None:
-            entry["hosts"] = list(f.hosts)
-            entry["path"] = [dpid_str(d) for d in f.path]
-            entry["installed"] = f.installed
-        flows.append(entry)
+    flows = [flow_json(f) for f in view.flows(only)]
     return Reply(200, flows)
 
 
@@ -263,7 +189,7 @@ def _link_args(ctx: ApiContext, args: dict[str, str]) -> tuple[int, int]:
 def _link_reply(ctx: ApiContext, src: int, dst: int) -> Reply:
     link = ctx.view.link(src, dst)
     assert link is not None
-    return Reply(200, _link_json(link))
+    return Reply(200, link_json(link))
 
 
 def put_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from controller.config import METRICS
 from controller.discovery.service import switch_reset
 from controller.forwarding.plan import Direction, Hop, PartialHop, hops_along, pair_flows
+from controller.forwarding.records import PairRecord
 from controller.hosts.table import Host
 from controller.network.model import LinkKey, LinkState, PortInfo
 from controller.routing.paths import Path
@@ -34,6 +35,16 @@ class LinkView:
 
 
 @dataclass(frozen=True)
+class DirectionView:
+    src: str
+    dst: str
+    path: Path
+    hops: tuple[PartialHop, ...]
+    live: bool
+    """Its flows are in place (False once it idled out while the other still runs)."""
+
+
+@dataclass(frozen=True)
 class PairView:
     a: str
     b: str
@@ -42,6 +53,11 @@ class PairView:
     path: Path
     hops: tuple[PartialHop, ...]
     """a -> b."""
+    directions: tuple[DirectionView, DirectionView]
+    installed_at: float | None
+    moves: int
+    last_move: str
+    last_move_at: float | None
 
 
 @dataclass(frozen=True)
@@ -151,9 +167,20 @@ class ControllerView:
                 r.installed,
                 r.path,
                 tuple(_partial(h) for h in r.hops[Direction.A_TO_B]),
+                (self._direction(r, Direction.A_TO_B), self._direction(r, Direction.B_TO_A)),
+                r.installed_at,
+                r.moves,
+                r.last_move,
+                r.last_move_at,
             )
             for r in records
         ]
+
+    @staticmethod
+    def _direction(r: PairRecord, d: Direction) -> DirectionView:
+        src, dst = r.key.ends(d)
+        hops = tuple(_partial(h) for h in r.hops[d])
+        return DirectionView(src, dst, r.paths[d], hops, d in r.live)
 
     def flows(self, dpid: int | None = None) -> list[FlowView]:
         """Every flow of this app on ``dpid`` (or on every switch): the base entries each

@@ -60,7 +60,8 @@ class Router:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
         return metric
 
-    def _path(self, dpids: list[int], metric: str) -> Path:
+    def path_of(self, dpids: list[int] | tuple[int, ...], metric: str) -> Path:
+        """The path along ``dpids`` with its link weights under ``metric`` now."""
         costs = tuple(self.topo.weight(u, v, metric) for u, v in itertools.pairwise(dpids))
         return Path(tuple(dpids), costs, metric)
 
@@ -118,7 +119,7 @@ class Router:
         self._check(src, dst)
         if src == dst:
             return [Path((src,), (), metric)]
-        return [self._path(p, metric) for p in self._tied_paths(src, dst, metric, limit)]
+        return [self.path_of(p, metric) for p in self._tied_paths(src, dst, metric, limit)]
 
     def shortest_path(self, src: int, dst: int, metric: str) -> Path:
         """The canonical shortest path (see :meth:`_tied_paths`); repeated queries are
@@ -154,7 +155,7 @@ class Router:
         gen = nx.shortest_simple_paths(self.topo.graph, src, dst, weight=self._weight_fn(metric))
         # Read a few extra so that ties at the cut are ordered canonically.
         others = {tuple(p) for p in itertools.islice(gen, k + 8)} - {best.dpids}
-        paths = [self._path(list(p), metric) for p in others]
+        paths = [self.path_of(list(p), metric) for p in others]
         paths.sort(key=lambda p: (round(p.total, 9), p.dpids[::-1] if flip else p.dpids))
         return [best, *paths[: k - 1]]
 

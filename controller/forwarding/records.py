@@ -1,0 +1,120 @@
+"""The forwarding runtime's records: one per host pair, its install, their outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from controller.forwarding.plan import Direction, Hop, PairKey, PairPlan
+from controller.routing.paths import Path
+from controller.southbound.messages import Stage, path_cookie
+
+
+class PairState(Enum):
+    INSTALLING = "installing"
+    INSTALLED = "installed"
+
+
+class Outcome(Enum):
+    """How an installation ended."""
+
+    DONE = "done"
+    SUPERSEDED = "superseded"  # a newer installation of the same pair took over
+    CANCELLED = "cancelled"  # the pair was dropped
+    SWITCH_GONE = "switch gone"
+    BARRIER_TIMEOUT = "barrier timeout"
+    SWITCH_ERROR = "switch error"
+    GAVE_UP = "gave up"  # backstop: an installation older than all its stages allow
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    key: PairKey
+    generation: int
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HeldPacket:
+    dpid: int
+    in_port: int
+    data: bytes
+
+
+@dataclass
+class Install:
+    """A running staged installation: which stage waits for which barrier."""
+
+    stages: tuple[Stage, ...]
+    started: float
+    index: int = 0
+    dpid: int = 0
+    xid: int = 0
+    deadline: float = 0.0
+
+
+@dataclass
+class PairRecord:
+    """Everything about one host pair: its route, its state and what hangs off it."""
+
+    key: PairKey
+    pair_id: int
+    generation: int
+    paths: dict[Direction, Path]
+    """The switch path of each direction (its metric and link costs when planned)."""
+    hops: dict[Direction, tuple[Hop, ...]]
+    state: PairState
+    since: float
+    """When this installation was planned."""
+    held: list[HeldPacket] = field(default_factory=list)
+    install: Install | None = None
+    live: set[Direction] = field(default_factory=lambda: set(Direction))
+    """Directions whose flows are in place (an idle-out removes one)."""
+    installed_at: float | None = None
+    moves: int = 0
+    """Planned moves (re-optimization), not counting failure reroutes."""
+    last_move: str = ""
+    last_move_at: float | None = None
+    previous: PairPlan | None = None
+    """While a move runs: the plan it moves away from (its flows are still in place)."""
+
+    @property
+    def path(self) -> Path:
+        """The a->b path."""
+        return self.paths[Direction.A_TO_B]
+
+    @property
+    def a(self) -> str:
+        return self.key.a
+
+    @property
+    def b(self) -> str:
+        return self.key.b
+
+    @property
+    def installed(self) -> bool:
+        return self.state is PairState.INSTALLED
+
+    @property
+    def cookie(self) -> int:
+        """The pair's cookie with generation and direction bits clear."""
+        return path_cookie(self.pair_id, 0, 0)
+
+    def flow_cookie(self, direction: Direction) -> int:
+        return path_cookie(self.pair_id, self.generation, int(direction))
+
+    def ingress(self, direction: Direction) -> int:
+        return self.hops[direction][0].dpid
+
+    def plan(self) -> PairPlan:
+        return PairPlan(self.key, self.pair_id, self.generation, self.hops)
+
+
+@dataclass
+class ForwardingCounters:
+    installs_started: int = 0
+    moves: int = 0
+    paths_installed: int = 0
+    reroutes: int = 0
+    installs_failed: int = 0

@@ -1,0 +1,62 @@
+"""When to move an installed pair to a cheaper path: margin, floor, hold-down, own load.
+
+Pure decisions: the runtime asks, for one direction of one pair, whether the best path
+now beats the current one by enough to be worth a move.
+
+Fair comparison. A flow's own traffic makes its current path look busy: compared with an
+idle alternative, every loaded path would look worse and the flow would bounce between
+them. So the candidate is priced *as if the pair's traffic were on it too*: its own rate
+(estimated as the smallest tx rate over its current path's links, an upper bound) is
+added to each candidate link it does not already cross before that link is weighed. Two
+elephants on one path: the first to be evaluated sees the other path carry its own load
+and still be cheaper, and moves; the second then sees its current path carry only itself
+and the alternative carry the first plus itself, and stays.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller.routing.paths import Path
+
+WhatIf = Callable[[int, int, float], float]
+"""(src dpid, dst dpid, extra bit/s) -> the link's weight with that much more traffic."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    move: bool
+    current: float
+    candidate: float
+    """The candidate's cost with the pair's own load on it."""
+
+
+def links_of(path: Path) -> list[tuple[int, int]]:
+    return list(itertools.pairwise(path.dpids))
+
+
+def own_rate(current: Path, tx_bps: Callable[[int, int], float]) -> float:
+    """Upper bound of the pair's own rate: the least tx rate on its current path."""
+    rates = [tx_bps(u, v) for u, v in links_of(current)]
+    return min(rates) if rates else 0.0
+
+
+def judge(
+    current: Path,
+    candidate: Path,
+    own_bps: float,
+    what_if: WhatIf,
+    margin: float,
+    min_gain: float,
+) -> Verdict:
+    """Move when the candidate (carrying the pair's own load) is cheaper than the current
+    path by more than ``margin`` of it and by at least ``min_gain``."""
+    mine = set(links_of(current))
+    cost = 0.0
+    for (u, v), weight in zip(links_of(candidate), candidate.link_costs, strict=True):
+        cost += weight if (u, v) in mine or own_bps <= 0 else what_if(u, v, own_bps)
+    gain = current.total - cost
+    move = candidate.dpids != current.dpids and gain >= min_gain and gain > margin * current.total
+    return Verdict(move, current.total, cost)
