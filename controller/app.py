@@ -148,6 +148,12 @@ class SdnController(app_manager.RyuApp):
         counters = [ofp.port_counters(s) for s in ev.msg.body]
         self.core.on_port_stats(ev.msg.datapath.id, counters, time.monotonic())
 
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    @flushing
+    def _flow_stats(self, ev):
+        flows = [ofp.flow_counters(s) for s in ev.msg.body]
+        self.core.on_flow_stats(ev.msg.datapath.id, flows, time.monotonic())
+
     @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
     @flushing
     def _echo_reply(self, ev):

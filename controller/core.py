@@ -27,7 +27,7 @@ from controller.network.graph import NetworkGraph
 from controller.network.model import PortInfo, TopologyChange
 from controller.routing.paths import Router
 from controller.southbound.frames import FrameError, parse_frame
-from controller.southbound.messages import Message, PortCounters
+from controller.southbound.messages import FlowCounters, Message, PortCounters
 from controller.southbound.transport import Transport
 
 
@@ -146,6 +146,9 @@ class ControllerCore:
     def on_port_stats(self, dpid: int, counters: list[PortCounters], now: float) -> None:
         self.discovery.traffic_seen(self.linkcost.on_port_stats(dpid, counters, now), now)
 
+    def on_flow_stats(self, dpid: int, flows: list[FlowCounters], now: float) -> None:
+        self.forwarding.on_flow_stats(dpid, flows, now)
+
     def on_echo_reply(self, dpid: int, data: bytes, now: float) -> None:
         self.linkcost.on_echo_reply(dpid, data, now)
 
@@ -156,9 +159,12 @@ class ControllerCore:
         self._send(self.discovery.lldp_round(now))
 
     def stats_round(self, now: float) -> None:
-        """Costs from the counters gathered since the last round, then the next round."""
+        """Costs from the counters gathered since the last round, then the next round
+        (port counters; and, when re-optimization is on, the pairs' own flow counters)."""
         self.linkcost.update_costs(now)
         self._send(self.linkcost.stats_requests())
+        if self.config.reoptimize_interval > 0:
+            self._send(self.forwarding.flow_stats_requests())
 
     def tick(self, now: float) -> None:
         """Housekeeping: install timeouts, silent links, flood fingerprints, idle hosts,

@@ -76,8 +76,18 @@ class PairRecord:
     """Planned moves (re-optimization), not counting failure reroutes."""
     last_move: str = ""
     last_move_at: float | None = None
+    rate_bps: dict[Direction, float] = field(default_factory=dict)
+    """Each direction's own rate, from its ingress flow's byte counter (flow stats)."""
+    byte_samples: dict[Direction, tuple[float, int]] = field(default_factory=dict)
     previous: PairPlan | None = None
     """While a move runs: the plan it moves away from (its flows are still in place)."""
+
+    def observe_ingress_bytes(self, d: Direction, now: float, byte_count: int) -> None:
+        """A byte counter of direction ``d``'s ingress flow: its rate since the last one."""
+        last = self.byte_samples.get(d)
+        self.byte_samples[d] = (now, byte_count)
+        if last is not None and now > last[0] and byte_count >= last[1]:
+            self.rate_bps[d] = 8 * (byte_count - last[1]) / (now - last[0])
 
     @property
     def path(self) -> Path:

@@ -19,7 +19,11 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.routing.paths import Path
+from controller.config import Config
+from controller.forwarding.plan import Direction
+from controller.forwarding.records import PairRecord
+from controller.hosts.table import Host
+from controller.routing.paths import NoPath, Path, Router
 
 WhatIf = Callable[[int, int, float], float]
 """(src dpid, dst dpid, extra bit/s) -> the link's weight with that much more traffic."""
@@ -60,3 +64,33 @@ def judge(
     gain = current.total - cost
     move = candidate.dpids != current.dpids and gain >= min_gain and gain > margin * current.total
     return Verdict(move, current.total, cost)
+
+
+def evaluate(
+    record: PairRecord,
+    router: Router,
+    host_of: Callable[[str], Host | None],
+    metric: str,
+    config: Config,
+    what_if: WhatIf,
+    tx_bps: Callable[[int, int], float],
+) -> list[tuple[Direction, Verdict]]:
+    """Judge each direction of an installed pair: its current path (priced now) against
+    the best one (priced with the pair's own rate on it: measured from its ingress flow's
+    counters when known, else bounded by its path's least loaded link)."""
+    verdicts: list[tuple[Direction, Verdict]] = []
+    for d in Direction:
+        src, dst = (host_of(m) for m in record.key.ends(d))
+        if src is None or dst is None:
+            return []
+        try:
+            current = router.path_of(record.paths[d].dpids, metric)
+            best = router.shortest_path(src.dpid, dst.dpid, metric)
+        except (NoPath, KeyError):
+            continue  # a link of it is gone: failure rerouting's business
+        own = record.rate_bps.get(d)
+        if own is None:
+            own = own_rate(current, tx_bps)
+        margin, gain = config.reoptimize_margin, config.reoptimize_min_gain
+        verdicts.append((d, judge(current, best, own, what_if, margin, gain)))
+    return verdicts

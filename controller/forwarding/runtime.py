@@ -35,15 +35,20 @@ from controller.forwarding.records import (
     PairRecord,
     PairState,
 )
-from controller.forwarding.reoptimize import Verdict, WhatIf, judge, own_rate
+from controller.forwarding.reoptimize import Verdict, WhatIf, evaluate
 from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
-from controller.routing.paths import NoPath, Path, Router
+from controller.routing.paths import Path, Router
 from controller.southbound.messages import (
+    COOKIE_APP,
+    COOKIE_APP_MASK,
     DIRECTION_MASK,
     OFPP_TABLE,
     PAIR_MASK,
+    FlowCounters,
     FlowDelete,
+    FlowStatsRequest,
+    Message,
     PacketOut,
     path_cookie,
     split_cookie,
@@ -205,6 +210,26 @@ class ForwardingRuntime:
         if not record.live:
             self._pop(record.key)
 
+    # ------------------------------------------------------------------ pair rates
+    def flow_stats_requests(self) -> list[Message]:
+        """Our flows' counters from every switch where an installed pair enters."""
+        ingress = {r.ingress(d) for r in self.pairs.values() for d in r.live}
+        return [FlowStatsRequest(d, COOKIE_APP, COOKIE_APP_MASK) for d in sorted(ingress)]
+
+    def on_flow_stats(self, dpid: int, flows: list[FlowCounters], now: float) -> None:
+        """Byte counters of ingress flows -> each direction's own rate."""
+        for f in flows:
+            parts = split_cookie(f.cookie)
+            key = self._by_pair_id.get(parts[0]) if parts is not None else None
+            record = self.pairs.get(key) if key is not None else None
+            if record is None or parts is None:
+                continue
+            _, generation, bit = parts
+            d = Direction(bit)
+            if generation != record.generation & 0x7FFF or dpid != record.ingress(d):
+                continue
+            record.observe_ingress_bytes(d, now, f.byte_count)
+
     # ------------------------------------------------------------------ re-optimization
     def reoptimize(
         self,
@@ -224,19 +249,7 @@ class ForwardingRuntime:
                 and now - record.last_move_at < cfg.reoptimize_holddown
             ):
                 continue
-            verdicts: list[tuple[Direction, Verdict]] = []
-            for d in Direction:
-                src, dst = (self.host_of(m) for m in record.key.ends(d))
-                if src is None or dst is None:
-                    break
-                try:
-                    current = self.router.path_of(record.paths[d].dpids, metric)
-                    best = self.router.shortest_path(src.dpid, dst.dpid, metric)
-                except (NoPath, KeyError):
-                    continue  # a link of it is gone: failure rerouting's business
-                own = own_rate(current, tx_bps)
-                margin, gain = cfg.reoptimize_margin, cfg.reoptimize_min_gain
-                verdicts.append((d, judge(current, best, own, what_if, margin, gain)))
+            verdicts = evaluate(record, self.router, self.host_of, metric, cfg, what_if, tx_bps)
             if any(v.move for _, v in verdicts) and self._move(record, now, reason, verdicts):
                 moved += 1
         return moved
@@ -252,7 +265,7 @@ class ForwardingRuntime:
         record = PairRecord(
             old.key, old.pair_id, old.generation + 1, paths, hops, PairState.INSTALLING, now,
             installed_at=old.installed_at, moves=old.moves + 1, last_move=reason,
-            last_move_at=now, previous=old.plan(),
+            last_move_at=now, previous=old.plan(), rate_bps=dict(old.rate_bps),
         )  # fmt: skip
         self._put(record)
         self.counters.moves += 1

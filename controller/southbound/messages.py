@@ -116,7 +116,25 @@ class PortCounters:
     rx_errors: int = 0
 
 
-Message = FlowAdd | FlowDelete | PacketOut | PortStatsRequest | EchoRequest
+@dataclass(frozen=True)
+class FlowStatsRequest:
+    """Ask ``dpid`` for the counters of this app's flows whose cookie matches."""
+
+    dpid: int
+    cookie: int
+    cookie_mask: int
+
+
+@dataclass(frozen=True)
+class FlowCounters:
+    """One entry of a flow-stats reply: which flow (by cookie) and how much it carried."""
+
+    cookie: int
+    byte_count: int
+    packet_count: int
+
+
+Message = FlowStatsRequest | FlowAdd | FlowDelete | PacketOut | PortStatsRequest | EchoRequest
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from controller.network.model import PortInfo
 from controller.southbound.messages import (
     EchoRequest,
     FlowAdd,
+    FlowCounters,
     FlowDelete,
+    FlowStatsRequest,
     Match,
     Message,
     PacketOut,
@@ -79,6 +81,17 @@ def to_ofp(datapath: Any, msg: Message) -> Any:
         )
     if isinstance(msg, PortStatsRequest):
         return parser.OFPPortStatsRequest(datapath, 0, ofp.OFPP_ANY)
+    if isinstance(msg, FlowStatsRequest):
+        return parser.OFPFlowStatsRequest(
+            datapath,
+            0,
+            ofp.OFPTT_ALL,
+            ofp.OFPP_ANY,
+            ofp.OFPG_ANY,
+            msg.cookie,
+            msg.cookie_mask,
+            parser.OFPMatch(),
+        )
     if isinstance(msg, EchoRequest):
         return parser.OFPEchoRequest(datapath, data=msg.data)
     raise TypeError(f"cannot translate {type(msg).__name__}")
@@ -158,6 +171,11 @@ def port_info(p: Any) -> PortInfo:
         up=not down,
         speed_bps=int(p.curr_speed) * 1000,
     )
+
+
+def flow_counters(stats: Any) -> FlowCounters:
+    """One entry of a Ryu ``OFPFlowStatsReply`` body as :class:`FlowCounters`."""
+    return FlowCounters(stats.cookie, stats.byte_count, stats.packet_count)
 
 
 def port_counters(stats: Any) -> PortCounters:
