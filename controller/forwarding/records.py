@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -88,6 +89,10 @@ class PairRecord:
         self.byte_samples[d] = (now, byte_count)
         if last is not None and now > last[0] and byte_count >= last[1]:
             self.rate_bps[d] = 8 * (byte_count - last[1]) / (now - last[0])
+
+    def links(self) -> set[tuple[int, int]]:
+        """Every switch link either direction crosses."""
+        return {(u.dpid, v.dpid) for d in Direction for u, v in itertools.pairwise(self.hops[d])}
 
     @property
     def path(self) -> Path:

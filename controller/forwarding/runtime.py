@@ -17,7 +17,6 @@ from collections.abc import Callable
 from controller.config import Config
 from controller.forwarding.plan import (
     Direction,
-    Hop,
     PairKey,
     PairPlan,
     changed_switches,
@@ -38,7 +37,7 @@ from controller.forwarding.records import (
 from controller.forwarding.reoptimize import Verdict, WhatIf, evaluate
 from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
-from controller.routing.paths import Path, Router
+from controller.routing.paths import Router
 from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
@@ -241,8 +240,13 @@ class ForwardingRuntime:
         """Evaluate every installed pair under the active metric; move (make-before-break)
         those whose best path beats the current one by the margin, unless held down."""
         cfg, metric, moved = self.config, self.metric(), 0
+        touched: set[tuple[int, int]] = set()
+        """Links whose load a move of this round changes: pairs crossing them wait for the
+        next round's counters (two pairs sharing a busy path must not both leave it)."""
         for record in list(self.pairs.values()):
             if record.state is not PairState.INSTALLED or record.live != set(Direction):
+                continue
+            if touched & record.links():
                 continue
             if (
                 record.last_move_at is not None
@@ -252,14 +256,15 @@ class ForwardingRuntime:
             verdicts = evaluate(record, self.router, self.host_of, metric, cfg, what_if, tx_bps)
             if any(v.move for _, v in verdicts) and self._move(record, now, reason, verdicts):
                 moved += 1
+                touched |= record.links() | self.pairs[record.key].links()
         return moved
 
     def _move(
         self, old: PairRecord, now: float, reason: str, verdicts: list[tuple[Direction, Verdict]]
     ) -> bool:
         ha, hb = self.host_of(old.a), self.host_of(old.b)
-        planned = self._plan_paths(ha, hb) if ha is not None and hb is not None else None
-        if planned is None or planned[1] == old.hops:
+        planned = ha and hb and plan_paths(self.graph, self.router, self.metric(), ha, hb)
+        if not planned or planned[1] == old.hops:
             return False
         paths, hops = planned
         record = PairRecord(
@@ -289,7 +294,7 @@ class ForwardingRuntime:
         if ha is None or hb is None:
             self.drop(key)
             return None
-        planned = self._plan_paths(ha, hb)
+        planned = plan_paths(self.graph, self.router, self.metric(), ha, hb)
         if planned is None:
             log.info("no path for %s <-> %s", key.a, key.b)
             self.drop(key)
@@ -331,11 +336,6 @@ class ForwardingRuntime:
         else:
             self._finish(record, Outcome.DONE, now=now)
         return record if record.key in self.pairs else None
-
-    def _plan_paths(
-        self, ha: Host, hb: Host
-    ) -> tuple[dict[Direction, Path], dict[Direction, tuple[Hop, ...]]] | None:
-        return plan_paths(self.graph, self.router, self.metric(), ha, hb)
 
     def _send_stage(self, record: PairRecord, now: float) -> None:
         run = record.install

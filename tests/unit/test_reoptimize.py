@@ -1,0 +1,212 @@
+"""Installed routes follow link costs: re-optimization on the fake network.
+
+Hysteresis (margin and floor), hold-down, per-direction paths, make-before-break order
+(no moment at which a switch on the way lacks the entry it needs), the triggers (a link
+coming back, a metric change, a cost override) and the pair's own load."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import pytest
+
+from controller.config import Config
+from controller.forwarding.plan import Direction
+from controller.forwarding.reoptimize import judge
+from controller.routing.paths import Path
+from controller.southbound.messages import FlowCounters
+from tests.fakes import FakeNetwork
+from topologies.spec import parse_spec
+
+
+def ring(n: int) -> nx.Graph:
+    return parse_spec(f"ring,{n}").to_networkx()
+
+
+def ready(graph: nx.Graph, hosts: dict[str, int] | None = None, **cfg: object) -> FakeNetwork:
+    net = FakeNetwork(graph, hosts, Config(model_path="", **cfg))  # type: ignore[arg-type]
+    net.discover()
+    net.announce_all()
+    return net
+
+
+def route(net: FakeNetwork, a: str, b: str):  # type: ignore[no-untyped-def]
+    r = net.runtime.record(net.host(a).mac, net.host(b).mac)
+    assert r is not None
+    return r
+
+
+def dpids(r, d: Direction) -> list[int]:  # type: ignore[no-untyped-def]
+    return [h.dpid for h in r.hops[d]]
+
+
+def settle(net: FakeNetwork, seconds: float = 0.4) -> None:
+    """Let housekeeping run (it re-optimizes when due or asked)."""
+    net.advance(seconds, lldp=True)
+
+
+# ------------------------------------------------------------------ the decision
+def path(dpids: tuple[int, ...], costs: tuple[float, ...]) -> Path:
+    return Path(dpids, costs, "utilization")
+
+
+def test_judge_needs_both_the_margin_and_the_floor() -> None:
+    current = path((1, 2, 3), (2.0, 2.0))
+    cheaper = path((1, 4, 3), (1.0, 1.0))
+    free = lambda u, v, extra: 1.0  # noqa: E731
+    assert judge(current, cheaper, 0.0, free, margin=0.2, min_gain=0.5).move
+    assert not judge(current, cheaper, 0.0, free, margin=0.6, min_gain=0.5).move  # margin
+    assert not judge(current, cheaper, 0.0, free, margin=0.2, min_gain=2.5).move  # floor
+    assert not judge(current, current, 0.0, free, margin=0.0, min_gain=0.0).move
+
+
+def test_judge_prices_the_candidate_with_the_pairs_own_load() -> None:
+    current = path((1, 2, 3), (10.0, 10.0))  # busy, mostly with this pair's own traffic
+    idle = path((1, 4, 3), (1.0, 1.0))
+    full_if_loaded = lambda u, v, extra: 10.0 if extra > 0 else 1.0  # noqa: E731
+    assert judge(current, idle, 0.0, full_if_loaded, 0.2, 0.5).move  # unfair: would flap
+    verdict = judge(current, idle, 9e6, full_if_loaded, 0.2, 0.5)
+    assert not verdict.move and verdict.candidate == 20.0
+
+
+# ------------------------------------------------------------------ on the fake network
+def test_no_move_below_the_margin_then_a_move_per_direction() -> None:
+    net = ready(ring(4), {"h1": 1, "h3": 3}, metric="cost")
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+    r = route(net, "h1", "h3")
+    net.core.set_cost_override(1, 2, 1.3)  # 2.3 against 2.0: a gain under the floor
+    settle(net)
+    assert route(net, "h1", "h3") is r and net.counters.moves == 0
+    net.core.set_cost_override(1, 2, 5.0)  # 6 against 2: move h1 -> h3 only
+    settle(net)
+    moved = route(net, "h1", "h3")
+    assert moved.generation == r.generation + 1 and moved.moves == 1
+    assert moved.last_move == "cost override"
+    assert dpids(moved, Direction.A_TO_B) == [1, 4, 3]
+    assert dpids(moved, Direction.B_TO_A) == [3, 2, 1]  # 2->1 still costs 1: stays
+    assert net.walk("h1", "h3") == [1, 4, 3] and net.walk("h3", "h1") == [3, 2, 1]
+    old = [e for _, e in net.tables.flows() if e.cookie in {r.flow_cookie(d) for d in Direction}]
+    assert old == []  # the old installation's entries are gone
+
+
+def test_hold_down_delays_a_second_move() -> None:
+    net = ready(ring(4), {"h1": 1, "h3": 3}, metric="cost", reoptimize_holddown=20.0)
+    net.deliver("h1", "h3")
+    net.core.set_cost_override(1, 2, 5.0)
+    settle(net)
+    assert dpids(route(net, "h1", "h3"), Direction.A_TO_B) == [1, 4, 3]
+    net.core.set_cost_override(1, 2, None)
+    net.core.set_cost_override(1, 4, 5.0)  # now the first path is better again
+    settle(net)
+    assert dpids(route(net, "h1", "h3"), Direction.A_TO_B) == [1, 4, 3]  # held down
+    net.advance(21, lldp=True)
+    r = route(net, "h1", "h3")
+    assert dpids(r, Direction.A_TO_B) == [1, 2, 3] and r.moves == 2
+
+
+def test_a_detoured_pair_returns_when_its_link_comes_back() -> None:
+    net = ready(ring(5), {"h1": 1, "h3": 3})
+    assert net.deliver("h1", "h3") == [1, 2, 3]
+    net.link_down(1, 2)
+    assert net.walk("h1", "h3") == [1, 5, 4, 3]
+    assert net.counters.moves == 0  # a failure reroute is not a planned move
+    net.link_up(1, 2)
+    net.advance(3, lldp=True)  # LLDP finds the link; "link up" re-optimizes at once
+    r = route(net, "h1", "h3")
+    assert net.walk("h1", "h3") == [1, 2, 3] and net.walk("h3", "h1") == [3, 2, 1]
+    assert r.last_move == "link up" and net.counters.moves == 1
+
+
+def test_a_metric_change_moves_a_congested_pair_at_once() -> None:
+    net = ready(ring(4), {"h1": 1, "h3": 3}, metric="hop")
+    net.deliver("h1", "h3")
+    for u, v in ((1, 2), (2, 3)):
+        net.core.graph.update_link(u, v, tx_bps=9.5e8, utilization=0.95)
+    r = route(net, "h1", "h3")
+    for t, sent in ((net.now, 0), (net.now + 1, 1_250_000)):  # its own flow: 10 Mbit/s
+        net.core.on_flow_stats(1, [FlowCounters(r.flow_cookie(Direction.A_TO_B), sent, 0)], t)
+    settle(net, 6)
+    assert net.counters.moves == 0  # under hop, load does not matter
+    net.core.set_metric("utilization")
+    settle(net, 0.3)
+    r = route(net, "h1", "h3")
+    assert r.last_move == "metric change" and dpids(r, Direction.A_TO_B) == [1, 4, 3]
+
+
+def test_two_elephants_on_one_path_settle_one_per_path() -> None:
+    """Both pairs' traffic fills 1-2-3 (each measured at 4.5e8 b/s by its ingress flow's
+    counters); moving one leaves both paths half full. The second then stays."""
+    net = ready(ring(4), {"h1": 1, "h2": 1, "h3": 3, "h4": 3}, metric="utilization")
+    net.deliver("h1", "h3")
+    net.deliver("h2", "h4")
+    pairs = [route(net, "h1", "h3"), route(net, "h2", "h4")]
+    assert all(dpids(r, Direction.A_TO_B) == [1, 2, 3] for r in pairs)
+    for u, v in ((1, 2), (2, 3)):
+        net.core.graph.update_link(u, v, tx_bps=9e8, utilization=0.9)
+    for t, sent in ((net.now, 0), (net.now + 1, 56_250_000)):  # 4.5e8 bit/s each
+        for r in pairs:
+            counters = [FlowCounters(r.flow_cookie(Direction.A_TO_B), sent, 0)]
+            net.core.on_flow_stats(1, counters, t)
+    net.core.reoptimize(net.now + 1, "periodic")
+    net.release_barriers()
+    moved = [r for r in (route(net, "h1", "h3"), route(net, "h2", "h4")) if r.moves]
+    assert len(moved) == 1 and dpids(moved[0], Direction.A_TO_B) == [1, 4, 3]
+    # The traffic follows: each path half full. Nothing moves any more.
+    for u, v in ((1, 2), (2, 3), (1, 4), (4, 3)):
+        net.core.graph.update_link(u, v, tx_bps=4.5e8, utilization=0.45)
+    for step in range(10):
+        net.core.reoptimize(net.now + 30 * (step + 2), "periodic")
+    assert net.counters.moves == 1
+
+
+def test_make_before_break_never_leaves_a_switch_without_its_entry() -> None:
+    net = ready(ring(6), {"h1": 1, "h4": 4}, metric="cost")
+    net.deliver("h1", "h4")
+    before = route(net, "h1", "h4")
+    net.auto_barrier = False
+    net.core.set_cost_override(2, 3, 50.0)
+    net.core.set_cost_override(3, 2, 50.0)
+    net.housekeeping()
+    steps = 0
+    while net.pending_barriers:
+        # At every point of the move both directions still reach their host.
+        assert net.walk("h1", "h4")[-1] == 4 and net.walk("h4", "h1")[-1] == 1
+        net.release_barriers(1)
+        steps += 1
+    after = route(net, "h1", "h4")
+    assert after.generation == before.generation + 1 and steps >= 4
+    assert net.walk("h1", "h4") == [1, 6, 5, 4] and net.walk("h4", "h1") == [4, 5, 6, 1]
+    # The ingress switch changed its entry only after the new path was in place.
+    kinds = [type(m).__name__ for st in net.stages_sent[-steps:] for m in st.messages]
+    assert kinds.index("FlowDelete") > max(i for i, k in enumerate(kinds) if k == "FlowAdd")
+    old_cookies = {before.flow_cookie(d) for d in Direction}
+    assert [e for _, e in net.tables.flows() if e.cookie in old_cookies] == []
+
+
+def test_per_direction_paths_under_a_direction_dependent_metric() -> None:
+    net = ready(ring(4), {"h1": 1, "h3": 3}, metric="cost")
+    net.core.set_cost_override(1, 2, 9.0)  # only the direction 1 -> 2 is expensive
+    assert net.deliver("h1", "h3") == [1, 4, 3]
+    assert net.deliver("h3", "h1") == [3, 2, 1]
+    r = route(net, "h1", "h3")
+    assert dpids(r, Direction.A_TO_B) == [1, 4, 3] and dpids(r, Direction.B_TO_A) == [3, 2, 1]
+
+
+def test_under_hop_both_directions_share_the_path() -> None:
+    net = ready(ring(6), {"h1": 1, "h4": 4}, metric="hop")
+    net.deliver("h1", "h4")
+    r = route(net, "h1", "h4")
+    assert dpids(r, Direction.B_TO_A) == dpids(r, Direction.A_TO_B)[::-1]
+
+
+@pytest.mark.parametrize("interval", [0.0])
+def test_reoptimize_interval_zero_turns_it_off(interval: float) -> None:
+    net = ready(ring(4), {"h1": 1, "h3": 3}, metric="cost", reoptimize_interval=interval)
+    net.deliver("h1", "h3")
+    net.core.set_cost_override(1, 2, 50.0)
+    settle(net, 10)
+    assert net.counters.moves == 0 and net.walk("h1", "h3") == [1, 2, 3]
+    assert not any(
+        type(m).__name__ == "FlowStatsRequest" for m in itertools.islice(net.sent, 0, None)
+    )
