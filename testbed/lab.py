@@ -95,6 +95,19 @@ def get_json(url: str, timeout: float = 5) -> Any:
         return json.loads(resp.read())
 
 
+def http_json(method: str, url: str, body: Any = None, timeout: float = 5) -> Any:
+    """Send a JSON request (PUT, DELETE, ...) and return the JSON answer."""
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 
