@@ -275,12 +275,13 @@ class ForwardingRuntime:
         self._put(record)
         self.counters.moves += 1
         for d, v in verdicts:
-            log.info(
-                "move %s -> %s (%s): %s -> %s, cost %.3g -> %.3g (with its own load)",
-                *old.key.ends(d), reason,
-                "-".join(str(x) for x in old.paths[d].dpids),
-                "-".join(str(x) for x in paths[d].dpids), v.current, v.candidate,
-            )  # fmt: skip
+            if paths[d].dpids != old.paths[d].dpids:
+                log.info(
+                    "move %s -> %s (%s): %s -> %s, cost %.3g -> %.3g (with its own load)",
+                    *old.key.ends(d), reason,
+                    "-".join(str(x) for x in old.paths[d].dpids),
+                    "-".join(str(x) for x in paths[d].dpids), v.current, v.candidate,
+                )  # fmt: skip
         record.install = Install(move_stages(old.plan(), record.plan(), self.config), now)
         self._send_stage(record, now)
         return True

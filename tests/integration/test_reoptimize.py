@@ -162,3 +162,38 @@ def test_two_elephants_settle_one_per_path_75pct_within_15s_at_most_4_changes_in
     assert moves <= 4
     assert paths[0] != paths[1]
     del t2
+
+
+def test_metric_change_to_cost_moves_a_congested_pair_within_interval_plus_2s(
+    lab_factory, tmp_path: Path
+) -> None:
+    topo = build_topo("twopath,10")
+    cfg = lab.write_controller_config(topo, tmp_path / "c.toml", metric="hop")
+    ctl, net = lab_factory(topo, config_file=cfg)
+    net.wait_discovered(ctl)
+    h1, h2, h3, h4 = (net.host(n) for n in ("h1", "h2", "h3", "h4"))
+    assert net.ping("h1", "h3", count=2) and net.ping("h2", "h4", count=2)
+    for server, port in ((h3, 5201), (h4, 5202)):
+        server.cmd(f"iperf3 -s -1 -D -p {port} --pidfile {tmp_path}/{port}.pid")
+    lab.wait_for(lambda: "5202" in h4.cmd("ss -ltn"), 10, "iperf3 servers")
+    for src, dst, port in ((h1, h3, 5201), (h2, h4, 5202)):
+        src.cmd(f"timeout 60 iperf3 -c {dst.IP()} -p {port} -t 30 > /dev/null 2>&1 &")
+    time.sleep(8.0)  # both on the short path, which is full; hop sees nothing to gain
+    health = lab.get_json(f"{ctl.rest_url}/v1/health")
+    assert health["counters"]["moves"] == 0
+    t0 = time.monotonic()
+    lab.http_json("PUT", f"{ctl.rest_url}/v1/metric", {"metric": "cost"})
+    lab.wait_for(
+        lambda: lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]["moves"] >= 1,
+        INTERVAL + 2 + 2,
+        "a move after the metric change",
+    )
+    moved_s = time.monotonic() - t0
+    paths = [_path(_route(ctl, h1, h3), h1.MAC()), _path(_route(ctl, h2, h4), h2.MAC())]
+    reasons = [_route(ctl, a, b)["last_move_reason"] for a, b in ((h1, h3), (h2, h4))]
+    print(
+        f"\ntwopath,10 under hop, short path full: PUT metric cost -> first move after "
+        f"{moved_s:.2f} s (bound {INTERVAL:.0f} + 2 s); paths {paths}; reasons {reasons}"
+    )
+    assert moved_s <= INTERVAL + 2
+    assert "metric change" in reasons or "periodic" in reasons
