@@ -183,8 +183,8 @@ class ControllerCore:
         metric = self.effective_metric()
         graph = self.graph
 
-        def what_if(u: int, v: int, extra_bps: float) -> float:
-            return self.linkcost.what_if(metric, u, v, extra_bps)
+        def what_if(u: int, v: int, add_bps: float, remove_bps: float) -> float:
+            return self.linkcost.what_if(metric, u, v, add_bps, remove_bps)
 
         def tx_bps(u: int, v: int) -> float:
             edge = graph.edge(u, v)

@@ -268,6 +268,85 @@ def bench_failover(res: Results, quick: bool) -> None:
             )
 
 
+def _two_elephants(workdir: Path, interval: float, seconds: int = 45) -> dict[str, Any]:
+    """twopath,10 (shaped 10 Mbit/s): both pairs installed while idle (on the short path),
+    then a TCP elephant h1->h3, and 5 s later h2->h4 for ``seconds``. Per-second rates."""
+    import json
+
+    from testbed import lab
+    from topologies import build_topo
+
+    topo = build_topo("twopath,10")
+    cfg = lab.write_controller_config(
+        topo, workdir / f"reopt-{interval}.toml", metric="cost", reoptimize_interval=interval
+    )
+    with lab.lab(topo, config_file=cfg) as (ctl, net):
+        net.wait_discovered(ctl)
+        h1, h2, h3, h4 = (net.host(n) for n in ("h1", "h2", "h3", "h4"))
+        if not (net.ping("h1", "h3", count=2) and net.ping("h2", "h4", count=2)):
+            raise RuntimeError("twopath: pairs cannot ping while idle")
+        for server, port in ((h3, 5201), (h4, 5202)):
+            server.cmd(f"iperf3 -s -1 -D -p {port} --pidfile {workdir}/{interval}-{port}.pid")
+        lab.wait_for(lambda: "5202" in h4.cmd("ss -ltn"), 10, "iperf3 servers")
+        logs = [workdir / f"e{i}-{interval}.json" for i in (1, 2)]
+        h1.cmd(f"timeout 90 iperf3 -c {h3.IP()} -p 5201 -t {seconds + 6} -i 1 -J > {logs[0]} &")
+        time.sleep(5.0)
+        moves0 = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]["moves"]
+        h2.cmd(f"timeout 90 iperf3 -c {h4.IP()} -p 5202 -t {seconds} -i 1 -J > {logs[1]} &")
+        time.sleep(seconds)
+        moves = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]["moves"] - moves0
+        def finished() -> bool:
+            return all(log.read_text().strip().endswith("}") for log in logs)
+
+        lab.wait_for(finished, 30, "iperf3")
+        rates = [
+            [iv["sum"]["bits_per_second"] / 1e6 for iv in json.loads(p.read_text())["intervals"]]
+            for p in logs
+        ]
+    both_at = next(
+        (
+            t + 1
+            for t in range(len(rates[1]))
+            if rates[1][t] >= 7.5 and t + 5 < len(rates[0]) and rates[0][t + 5] >= 7.5
+        ),
+        None,
+    )
+    steady = [statistics.mean(r[-20:]) for r in (rates[0][:-1], rates[1])]
+    return {"both_at_s": both_at, "moves_per_min": moves * 60 / seconds, "steady": steady}
+
+
+def bench_reoptimize(res: Results, quick: bool) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = _two_elephants(Path(tmp), 5.0)
+        base = _two_elephants(Path(tmp), 0.0)
+    for label, r in (("re-optimization on", ours), ("baseline: off", base)):
+        at = r["both_at_s"]
+        res.add(
+            "reoptimize",
+            f"two elephants, {label}: both >= 75 % of 10 Mbit/s after the second starts",
+            float(at) if at is not None else float("inf"),
+            "s",
+            target="<= 15 s" if label.startswith("re-") else "",
+            met=(at is not None and at <= 15) if label.startswith("re-") else None,
+        )
+        res.add(
+            "reoptimize",
+            f"two elephants, {label}: route moves per minute (steady load)",
+            r["moves_per_min"],
+            "/min",
+            target="<= 2 per pair (4 in all)" if label.startswith("re-") else "",
+            met=r["moves_per_min"] <= 4 if label.startswith("re-") else None,
+        )
+        res.add(
+            "reoptimize",
+            f"two elephants, {label}: mean rate of the slower flow, last 20 s",
+            min(r["steady"]),
+            "Mbit/s",
+        )
+
+
 # ----------------------------------------------------------------------------- emulated
 def _with_controller(
     apps: tuple[str, ...], fn: Callable[[Any], Any], extra_args: tuple[str, ...] = ()
@@ -494,6 +573,7 @@ BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "path": bench_path,
     "nn": bench_nn,
     "failover": bench_failover,
+    "reoptimize": bench_reoptimize,
     "discovery": bench_discovery,
     "flowsetup": bench_flowsetup,
     "rest": bench_rest,

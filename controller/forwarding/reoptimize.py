@@ -5,9 +5,10 @@ now beats the current one by enough to be worth a move.
 
 Fair comparison. A flow's own traffic makes its current path look busy: compared with an
 idle alternative, every loaded path would look worse and the flow would bounce between
-them. So the candidate is priced *as if the pair's traffic were on it too*: its own rate
-(estimated as the smallest tx rate over its current path's links, an upper bound) is
-added to each candidate link it does not already cross before that link is weighed. Two
+them. So both paths are priced *as if the pair's traffic were on them*: its own rate is
+moved, in thought, off the current path's links and onto the candidate's (links on both
+keep it), and each link is weighed from that load alone, its history normalized the same
+way on both sides (under ``cost``, the model predicts each link again). Two
 elephants on one path: the first to be evaluated sees the other path carry its own load
 and still be cheaper, and moves; the second then sees its current path carry only itself
 and the alternative carry the first plus itself, and stays.
@@ -20,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.config import Config
-from controller.forwarding.plan import Direction
+from controller.forwarding.plan import Direction, PairKey
 from controller.forwarding.records import PairRecord
 from controller.hosts.table import Host
 from controller.routing.paths import NoPath, Path, Router
 
-WhatIf = Callable[[int, int, float], float]
-"""(src dpid, dst dpid, extra bit/s) -> the link's weight with that much more traffic."""
+WhatIf = Callable[[int, int, float, float], float]
+"""(src dpid, dst dpid, bit/s added, bit/s removed) -> the link's weight so loaded."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,21 @@ def judge(
     margin: float,
     min_gain: float,
 ) -> Verdict:
-    """Move when the candidate (carrying the pair's own load) is cheaper than the current
-    path by more than ``margin`` of it and by at least ``min_gain``."""
+    """Move when the candidate is cheaper than the current path by more than ``margin`` of
+    it and by at least ``min_gain``, both priced alike with the pair's own load on them:
+    on the current path it stays, onto the candidate it moves (when the rate is known)."""
     mine = set(links_of(current))
-    cost = 0.0
-    for (u, v), weight in zip(links_of(candidate), candidate.link_costs, strict=True):
-        cost += weight if (u, v) in mine or own_bps <= 0 else what_if(u, v, own_bps)
-    gain = current.total - cost
-    move = candidate.dpids != current.dpids and gain >= min_gain and gain > margin * current.total
-    return Verdict(move, current.total, cost)
+    if own_bps > 0:
+        now = sum(what_if(u, v, own_bps, own_bps) for u, v in links_of(current))
+        cost = sum(
+            what_if(u, v, own_bps, own_bps if (u, v) in mine else 0.0)
+            for u, v in links_of(candidate)
+        )
+    else:
+        now, cost = current.total, candidate.total
+    gain = now - cost
+    move = candidate.dpids != current.dpids and gain >= min_gain and gain > margin * now
+    return Verdict(move, now, cost)
 
 
 def evaluate(
@@ -94,3 +101,23 @@ def evaluate(
         margin, gain = config.reoptimize_margin, config.reoptimize_min_gain
         verdicts.append((d, judge(current, best, own, what_if, margin, gain)))
     return verdicts
+
+
+def describe_moves(
+    key: PairKey,
+    old: dict[Direction, Path],
+    new: dict[Direction, Path],
+    verdicts: list[tuple[Direction, Verdict]],
+    reason: str,
+) -> list[str]:
+    """One log line per direction that moves: pair, old and new path, both costs."""
+    lines = []
+    for d, v in verdicts:
+        if new[d].dpids != old[d].dpids:
+            src, dst = key.ends(d)
+            was, now = ("-".join(str(x) for x in p[d].dpids) for p in (old, new))
+            lines.append(
+                f"move {src} -> {dst} ({reason}): {was} -> {now}, cost {v.current:.3g} -> "
+                f"{v.candidate:.3g} (with its own load)"
+            )
+    return lines

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from controller.config import Config
 from controller.forwarding.plan import (
+    SYMMETRIC_METRICS,
     Direction,
     PairKey,
     PairPlan,
@@ -34,7 +35,7 @@ from controller.forwarding.records import (
     PairRecord,
     PairState,
 )
-from controller.forwarding.reoptimize import Verdict, WhatIf, evaluate
+from controller.forwarding.reoptimize import Verdict, WhatIf, describe_moves, evaluate
 from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
 from controller.routing.paths import Router
@@ -264,9 +265,15 @@ class ForwardingRuntime:
     ) -> bool:
         ha, hb = self.host_of(old.a), self.host_of(old.b)
         planned = ha and hb and plan_paths(self.graph, self.router, self.metric(), ha, hb)
-        if not planned or planned[1] == old.hops:
+        if not planned:
             return False
         paths, hops = planned
+        if self.metric() not in SYMMETRIC_METRICS:  # only the directions judged worth it
+            for d, v in verdicts:
+                if not v.move:
+                    paths[d], hops[d] = old.paths[d], old.hops[d]
+        if hops == old.hops:
+            return False
         record = PairRecord(
             old.key, old.pair_id, old.generation + 1, paths, hops, PairState.INSTALLING, now,
             installed_at=old.installed_at, moves=old.moves + 1, last_move=reason,
@@ -274,14 +281,8 @@ class ForwardingRuntime:
         )  # fmt: skip
         self._put(record)
         self.counters.moves += 1
-        for d, v in verdicts:
-            if paths[d].dpids != old.paths[d].dpids:
-                log.info(
-                    "move %s -> %s (%s): %s -> %s, cost %.3g -> %.3g (with its own load)",
-                    *old.key.ends(d), reason,
-                    "-".join(str(x) for x in old.paths[d].dpids),
-                    "-".join(str(x) for x in paths[d].dpids), v.current, v.candidate,
-                )  # fmt: skip
+        for line in describe_moves(old.key, old.paths, paths, verdicts, reason):
+            log.info("%s", line)
         record.install = Install(move_stages(old.plan(), record.plan(), self.config), now)
         self._send_stage(record, now)
         return True

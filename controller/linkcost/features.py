@@ -106,21 +106,23 @@ def link_features(
     return [v if math.isfinite(v) else 0.0 for v in values]
 
 
-def loaded_features(features: Sequence[float], extra_u: float, extra_bps: float) -> list[float]:
-    """The features of a link as if it carried ``extra_bps`` more (``extra_u`` of its
-    capacity): what re-optimization asks the model about a candidate path."""
+def loaded_features(
+    features: Sequence[float], capacity_bps: float, add_bps: float, remove_bps: float = 0.0
+) -> list[float]:
+    """A link's features as if ``remove_bps`` of its traffic left and ``add_bps`` arrived,
+    freshly: the saturation history and the switch's overload are those the new load alone
+    would give. Re-optimization prices a pair's current and candidate paths alike this
+    way (with its own load moved), so history does not favour either side."""
     f = list(features)
     names = {n: i for i, n in enumerate(FEATURE_NAMES)}
     mean_pkt = f[names["mean_packet_bytes"]] or 1000.0
+    delta = add_bps - remove_bps
     for n in ("utilization", "utilization_ewma", "utilization_max", "rx_utilization"):
-        f[names[n]] += extra_u
-    f[names["tx_mbps"]] += extra_bps / 1e6
-    f[names["tx_kpps"]] += extra_bps / 8 / mean_pkt / 1e3
-    excess = max(0.0, f[names["utilization"]] - 1.0)  # more offered than it can carry
+        f[names[n]] = min(max(f[names[n]] + delta / capacity_bps, 0.0), 1.0)
+    f[names["tx_mbps"]] = max(f[names["tx_mbps"]] + delta / 1e6, 0.0)
+    f[names["tx_kpps"]] = max(f[names["tx_kpps"]] + delta / 8 / mean_pkt / 1e3, 0.0)
+    offered = f[names["tx_mbps"]] * 1e6 / capacity_bps  # demand beyond capacity queues
     for n in ("src_overload", "src_overload_max"):
-        f[names[n]] += excess
-    if f[names["utilization"]] >= SATURATED and f[names["saturated_s"]] == 0:
-        f[names["saturated_s"]] = 1.0
-    for n in ("utilization", "utilization_ewma", "utilization_max", "rx_utilization"):
-        f[names[n]] = min(f[names[n]], 1.0)  # a link carries at most its capacity
+        f[names[n]] = max(0.0, offered - 1.0)
+    f[names["saturated_s"]] = 1.0 if f[names["utilization"]] >= SATURATED else 0.0
     return f

@@ -178,15 +178,16 @@ class LinkCostService:
         self.predicted_links = predicted
         return predicted
 
-    def what_if(self, metric: str, src: int, dst: int, extra_bps: float) -> float:
-        """The weight of link src->dst under ``metric`` if it carried ``extra_bps`` more
-        (re-optimization prices a candidate path with the pair's own load on it). Under
-        ``cost`` a predicted link is predicted again from its features with the load
-        added; otherwise the weight is recomputed from the raised utilization."""
+    def what_if(
+        self, metric: str, src: int, dst: int, add_bps: float, remove_bps: float = 0.0
+    ) -> float:
+        """The weight of link src->dst under ``metric`` as if ``remove_bps`` of its traffic
+        left and ``add_bps`` arrived (re-optimization moves a pair's own load in thought).
+        Under ``cost`` a predicted link is predicted again from its features so changed;
+        otherwise the weight is recomputed from the changed utilization."""
         st = self.graph.edge(src, dst)
         if st is None:
             return math.inf
-        extra_u = extra_bps / st.capacity_bps
         if (
             metric == "cost"
             and st.cost_override is None
@@ -194,16 +195,16 @@ class LinkCostService:
             and st.features is not None
             and self.model is not None
         ):
-            x = np.asarray([loaded_features(st.features, extra_u, extra_bps)], dtype=np.float64)
+            f = loaded_features(st.features, st.capacity_bps, add_bps, remove_bps)
+            x = np.asarray([f], dtype=np.float64)
             if self.model.in_range(x)[0]:
                 ms = float(self.model.predict_latency_ms(x)[0])
-                return max(st.predicted_cost, cost_from_latency(ms, self.config.cost_ms_per_hop))
-        loaded = dataclasses.replace(
-            st, utilization=min(st.utilization + extra_u, 1.0), tx_bps=st.tx_bps + extra_bps
-        )
+                return cost_from_latency(ms, self.config.cost_ms_per_hop)
+        u = min(max(st.utilization + (add_bps - remove_bps) / st.capacity_bps, 0.0), 1.0)
+        loaded = dataclasses.replace(st, utilization=u, tx_bps=st.tx_bps + add_bps - remove_bps)
         if metric == "cost" and st.cost_override is None and st.predicted_cost is not None:
-            # Out of the model's range once loaded: priced like a full link would be.
-            return max(st.predicted_cost, link_weight(loaded, "utilization"))
+            # Out of the model's range once loaded: priced like that full a link would be.
+            return link_weight(loaded, "utilization")
         return link_weight(loaded, metric, self.config.model_fallback)
 
     def status(self, now: float | None = None) -> dict[str, object]:

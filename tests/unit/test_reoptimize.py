@@ -54,7 +54,7 @@ def path(dpids: tuple[int, ...], costs: tuple[float, ...]) -> Path:
 def test_judge_needs_both_the_margin_and_the_floor() -> None:
     current = path((1, 2, 3), (2.0, 2.0))
     cheaper = path((1, 4, 3), (1.0, 1.0))
-    free = lambda u, v, extra: 1.0  # noqa: E731
+    free = lambda u, v, add, remove: 1.0  # noqa: E731
     assert judge(current, cheaper, 0.0, free, margin=0.2, min_gain=0.5).move
     assert not judge(current, cheaper, 0.0, free, margin=0.6, min_gain=0.5).move  # margin
     assert not judge(current, cheaper, 0.0, free, margin=0.2, min_gain=2.5).move  # floor
@@ -64,10 +64,10 @@ def test_judge_needs_both_the_margin_and_the_floor() -> None:
 def test_judge_prices_the_candidate_with_the_pairs_own_load() -> None:
     current = path((1, 2, 3), (10.0, 10.0))  # busy, mostly with this pair's own traffic
     idle = path((1, 4, 3), (1.0, 1.0))
-    full_if_loaded = lambda u, v, extra: 10.0 if extra > 0 else 1.0  # noqa: E731
+    full_if_loaded = lambda u, v, add, remove: 10.0 if add > 0 else 1.0  # noqa: E731
     assert judge(current, idle, 0.0, full_if_loaded, 0.2, 0.5).move  # unfair: would flap
     verdict = judge(current, idle, 9e6, full_if_loaded, 0.2, 0.5)
-    assert not verdict.move and verdict.candidate == 20.0
+    assert not verdict.move and verdict.current == verdict.candidate == 20.0
 
 
 # ------------------------------------------------------------------ on the fake network
@@ -148,15 +148,15 @@ def test_two_elephants_on_one_path_settle_one_per_path() -> None:
         for r in pairs:
             counters = [FlowCounters(r.flow_cookie(Direction.A_TO_B), sent, 0)]
             net.core.on_flow_stats(1, counters, t)
-    net.core.reoptimize(net.now + 1, "periodic")
-    net.release_barriers()
+    net.call(lambda: net.core.reoptimize(net.now + 1, "periodic"))
     moved = [r for r in (route(net, "h1", "h3"), route(net, "h2", "h4")) if r.moves]
     assert len(moved) == 1 and dpids(moved[0], Direction.A_TO_B) == [1, 4, 3]
+    assert moved[0].installed  # the move completed (every barrier answered)
     # The traffic follows: each path half full. Nothing moves any more.
     for u, v in ((1, 2), (2, 3), (1, 4), (4, 3)):
         net.core.graph.update_link(u, v, tx_bps=4.5e8, utilization=0.45)
     for step in range(10):
-        net.core.reoptimize(net.now + 30 * (step + 2), "periodic")
+        net.call(lambda step=step: net.core.reoptimize(net.now + 30 * (step + 2), "periodic"))
     assert net.counters.moves == 1
 
 
@@ -210,3 +210,25 @@ def test_reoptimize_interval_zero_turns_it_off(interval: float) -> None:
     assert not any(
         type(m).__name__ == "FlowStatsRequest" for m in itertools.islice(net.sent, 0, None)
     )
+
+
+def test_only_the_direction_worth_moving_moves() -> None:
+    """h1 -> h3 fills 1-2-3 by itself (nothing to gain elsewhere: it would fill that path
+    too); h3 -> h1 meets others' traffic on 3-2-1 with a small rate of its own: only the
+    way back moves."""
+    net = ready(ring(4), {"h1": 1, "h3": 3}, metric="utilization")
+    net.deliver("h1", "h3")
+    r = route(net, "h1", "h3")
+    for u, v in ((1, 2), (2, 3), (3, 2), (2, 1)):
+        net.core.graph.update_link(u, v, tx_bps=9e8, utilization=0.9)
+    rates = {Direction.A_TO_B: 112_500_000, Direction.B_TO_A: 125_000}  # 9e8 and 1e6 b/s
+    for t, k in ((net.now, 0), (net.now + 1, 1)):
+        for d, per_s in rates.items():
+            ingress = r.ingress(d)
+            net.core.on_flow_stats(ingress, [FlowCounters(r.flow_cookie(d), k * per_s, 0)], t)
+    net.call(lambda: net.core.reoptimize(net.now + 1, "periodic"))
+    moved = route(net, "h1", "h3")
+    assert moved.moves == 1
+    assert dpids(moved, Direction.A_TO_B) == [1, 2, 3]
+    assert dpids(moved, Direction.B_TO_A) == [3, 4, 1]
+    assert net.walk("h1", "h3") == [1, 2, 3] and net.walk("h3", "h1") == [3, 4, 1]
