@@ -106,23 +106,26 @@ def link_features(
     return [v if math.isfinite(v) else 0.0 for v in values]
 
 
-def loaded_features(
-    features: Sequence[float], capacity_bps: float, add_bps: float, remove_bps: float = 0.0
-) -> list[float]:
-    """A link's features as if ``remove_bps`` of its traffic left and ``add_bps`` arrived,
-    freshly: the saturation history and the switch's overload are those the new load alone
-    would give. Re-optimization prices a pair's current and candidate paths alike this
-    way (with its own load moved), so history does not favour either side."""
-    f = list(features)
-    names = {n: i for i, n in enumerate(FEATURE_NAMES)}
-    mean_pkt = f[names["mean_packet_bytes"]] or 1000.0
-    delta = add_bps - remove_bps
-    for n in ("utilization", "utilization_ewma", "utilization_max", "rx_utilization"):
-        f[names[n]] = min(max(f[names[n]] + delta / capacity_bps, 0.0), 1.0)
-    f[names["tx_mbps"]] = max(f[names["tx_mbps"]] + delta / 1e6, 0.0)
-    f[names["tx_kpps"]] = max(f[names["tx_kpps"]] + delta / 8 / mean_pkt / 1e3, 0.0)
-    offered = f[names["tx_mbps"]] * 1e6 / capacity_bps  # demand beyond capacity queues
-    for n in ("src_overload", "src_overload_max"):
-        f[names[n]] = max(0.0, offered - 1.0)
-    f[names["saturated_s"]] = 1.0 if f[names["utilization"]] >= SATURATED else 0.0
-    return f
+def load_features(capacity_bps: float, offered: float) -> list[float]:
+    """The features of a link carrying ``offered`` of its capacity (above 1: more than it
+    can carry, the rest queues), freshly and steadily: no history, no drops, 1000-byte
+    packets. Re-optimization asks the model about a pair's current and candidate paths
+    with this one description, so what differs between them is their load alone."""
+    u = min(max(offered, 0.0), 1.0)
+    values = {
+        "utilization": u,
+        "utilization_ewma": u,
+        "utilization_max": u,
+        "utilization_trend": 0.0,
+        "rx_utilization": u,
+        "tx_mbps": u * capacity_bps / 1e6,
+        "tx_kpps": u * capacity_bps / 8 / 1000 / 1e3,
+        "mean_packet_bytes": 1000.0 if u > 0 else 0.0,
+        "drops_ps": 0.0,
+        "errors_ps": 0.0,
+        "log10_capacity_bps": math.log10(capacity_bps),
+        "saturated_s": 1.0 if u >= SATURATED else 0.0,
+        "src_overload": max(0.0, offered - 1.0),
+        "src_overload_max": max(0.0, offered - 1.0),
+    }
+    return [values[n] for n in FEATURE_NAMES]

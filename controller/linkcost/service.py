@@ -18,7 +18,7 @@ from controller.config import Config
 from controller.linkcost.features import (
     FEATURE_NAMES,
     link_features,
-    loaded_features,
+    load_features,
     switch_overload_bps,
 )
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
@@ -183,8 +183,9 @@ class LinkCostService:
     ) -> float:
         """The weight of link src->dst under ``metric`` as if ``remove_bps`` of its traffic
         left and ``add_bps`` arrived (re-optimization moves a pair's own load in thought).
-        Under ``cost`` a predicted link is predicted again from its features so changed;
-        otherwise the weight is recomputed from the changed utilization."""
+        Under ``cost`` the model predicts the link from that load alone
+        (:func:`load_features`); otherwise the weight is recomputed from the changed
+        utilization."""
         st = self.graph.edge(src, dst)
         if st is None:
             return math.inf
@@ -192,11 +193,10 @@ class LinkCostService:
             metric == "cost"
             and st.cost_override is None
             and st.predicted_cost is not None
-            and st.features is not None
             and self.model is not None
         ):
-            f = loaded_features(st.features, st.capacity_bps, add_bps, remove_bps)
-            x = np.asarray([f], dtype=np.float64)
+            offered = st.utilization + (add_bps - remove_bps) / st.capacity_bps
+            x = np.asarray([load_features(st.capacity_bps, offered)], dtype=np.float64)
             if self.model.in_range(x)[0]:
                 ms = float(self.model.predict_latency_ms(x)[0])
                 return cost_from_latency(ms, self.config.cost_ms_per_hop)
