@@ -25,11 +25,13 @@ from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sen
 from controller.linkcost.model import CostModel, ModelError, cost_from_latency
 from controller.linkcost.stats import PortCounters, TrafficStats
 from controller.network.graph import NetworkGraph
-from controller.network.model import LinkKey
+from controller.network.model import LinkKey, LinkState
 from controller.network.weights import link_weight
 from controller.southbound.messages import EchoRequest, Message, PortStatsRequest
 
 log = logging.getLogger("controller.linkcost")
+OTHERS_NOISE = 0.1
+"""Other traffic below this share of a link's capacity is noise to re-optimization."""
 
 
 class LinkCostService:
@@ -195,17 +197,25 @@ class LinkCostService:
             and st.predicted_cost is not None
             and self.model is not None
         ):
-            offered = st.utilization + (add_bps - remove_bps) / st.capacity_bps
+            offered = self._others(st, remove_bps) + add_bps / st.capacity_bps
             x = np.asarray([load_features(st.capacity_bps, offered)], dtype=np.float64)
             if self.model.in_range(x)[0]:
                 ms = float(self.model.predict_latency_ms(x)[0])
                 return cost_from_latency(ms, self.config.cost_ms_per_hop)
-        u = min(max(st.utilization + (add_bps - remove_bps) / st.capacity_bps, 0.0), 1.0)
+        u = min(self._others(st, remove_bps) + add_bps / st.capacity_bps, 1.0)
         loaded = dataclasses.replace(st, utilization=u, tx_bps=st.tx_bps + add_bps - remove_bps)
         if metric == "cost" and st.cost_override is None and st.predicted_cost is not None:
             # Out of the model's range once loaded: priced like that full a link would be.
             return link_weight(loaded, "utilization")
         return link_weight(loaded, metric, self.config.model_fallback)
+
+    @staticmethod
+    def _others(st: LinkState, remove_bps: float) -> float:
+        """The link's utilization without ``remove_bps``; below OTHERS_NOISE it counts as
+        none (flow and port counters are sampled at different moments, and a flow that
+        fills a link would otherwise see phantom traffic beside it)."""
+        others = st.utilization - remove_bps / st.capacity_bps
+        return others if others >= OTHERS_NOISE else 0.0
 
     def status(self, now: float | None = None) -> dict[str, object]:
         """The model's state and every link's prediction (the REST model view)."""
