@@ -83,8 +83,8 @@ def evaluate(
     tx_bps: Callable[[int, int], float],
 ) -> list[tuple[Direction, Verdict]]:
     """Judge each direction of an installed pair: its current path (priced now) against
-    the best one (priced with the pair's own rate on it: measured from its ingress flow's
-    counters when known, else bounded by its path's least loaded link)."""
+    the best one, both priced with the pair's own rate on them (measured from its ingress
+    flow's counters, bounded by its path's least loaded link)."""
     verdicts: list[tuple[Direction, Verdict]] = []
     for d in Direction:
         src, dst = (host_of(m) for m in record.key.ends(d))
@@ -95,9 +95,10 @@ def evaluate(
             best = router.shortest_path(src.dpid, dst.dpid, metric)
         except (NoPath, KeyError):
             continue  # a link of it is gone: failure rerouting's business
-        own = record.rate_bps.get(d)
-        if own is None:
-            own = own_rate(current, tx_bps)
+        # Its measured rate, never more than its path's least loaded link carried (flow and
+        # port counters are sampled at different moments); unmeasured, that link bounds it.
+        bound = own_rate(current, tx_bps)
+        own = min(record.rate_bps.get(d, bound), bound)
         margin, gain = config.reoptimize_margin, config.reoptimize_min_gain
         verdicts.append((d, judge(current, best, own, what_if, margin, gain)))
     return verdicts
