@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
 from controller.forwarding.plan import Direction, Hop, PairKey, PairPlan
 from controller.routing.paths import Path
 from controller.southbound.messages import Stage, path_cookie
+
+RATE_WINDOW = 3
 
 
 class PairState(Enum):
@@ -78,8 +81,10 @@ class PairRecord:
     last_move: str = ""
     last_move_at: float | None = None
     rate_bps: dict[Direction, float] = field(default_factory=dict)
-    """Each direction's own rate, from its ingress flow's byte counter (flow stats)."""
+    """Each direction's own rate: the largest of its last RATE_WINDOW rates from its
+    ingress flow's byte counter (flow stats), once there are two."""
     byte_samples: dict[Direction, tuple[float, int]] = field(default_factory=dict)
+    recent_rates: dict[Direction, deque[float]] = field(default_factory=dict)
     previous: PairPlan | None = None
     """While a move runs: the plan it moves away from (its flows are still in place)."""
 
@@ -88,7 +93,10 @@ class PairRecord:
         last = self.byte_samples.get(d)
         self.byte_samples[d] = (now, byte_count)
         if last is not None and now > last[0] and byte_count >= last[1]:
-            self.rate_bps[d] = 8 * (byte_count - last[1]) / (now - last[0])
+            recent = self.recent_rates.setdefault(d, deque(maxlen=RATE_WINDOW))
+            recent.append(8 * (byte_count - last[1]) / (now - last[0]))
+            if len(recent) >= 2:  # a flow ramping up would look smaller than it is
+                self.rate_bps[d] = max(recent)
 
     def links(self) -> set[tuple[int, int]]:
         """Every switch link either direction crosses."""

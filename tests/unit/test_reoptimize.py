@@ -124,7 +124,7 @@ def test_a_metric_change_moves_a_congested_pair_at_once() -> None:
     for u, v in ((1, 2), (2, 3)):
         net.core.graph.update_link(u, v, tx_bps=9.5e8, utilization=0.95)
     r = route(net, "h1", "h3")
-    for t, sent in ((net.now, 0), (net.now + 1, 1_250_000)):  # its own flow: 10 Mbit/s
+    for t, sent in ((net.now, 0), (net.now + 1, 1_250_000), (net.now + 2, 2_500_000)):
         net.core.on_flow_stats(1, [FlowCounters(r.flow_cookie(Direction.A_TO_B), sent, 0)], t)
     settle(net, 6)
     assert net.counters.moves == 0  # under hop, load does not matter
@@ -144,11 +144,11 @@ def test_two_elephants_on_one_path_settle_one_per_path() -> None:
     assert all(dpids(r, Direction.A_TO_B) == [1, 2, 3] for r in pairs)
     for u, v in ((1, 2), (2, 3)):
         net.core.graph.update_link(u, v, tx_bps=9e8, utilization=0.9)
-    for t, sent in ((net.now, 0), (net.now + 1, 56_250_000)):  # 4.5e8 bit/s each
+    for t, sent in ((net.now, 0), (net.now + 1, 56_250_000), (net.now + 2, 112_500_000)):
         for r in pairs:
             counters = [FlowCounters(r.flow_cookie(Direction.A_TO_B), sent, 0)]
             net.core.on_flow_stats(1, counters, t)
-    net.call(lambda: net.core.reoptimize(net.now + 1, "periodic"))
+    net.call(lambda: net.core.reoptimize(net.now + 2, "periodic"))
     moved = [r for r in (route(net, "h1", "h3"), route(net, "h2", "h4")) if r.moves]
     assert len(moved) == 1 and dpids(moved[0], Direction.A_TO_B) == [1, 4, 3]
     assert moved[0].installed  # the move completed (every barrier answered)
@@ -222,11 +222,11 @@ def test_only_the_direction_worth_moving_moves() -> None:
     for u, v in ((1, 2), (2, 3), (3, 2), (2, 1)):
         net.core.graph.update_link(u, v, tx_bps=9e8, utilization=0.9)
     rates = {Direction.A_TO_B: 112_500_000, Direction.B_TO_A: 125_000}  # 9e8 and 1e6 b/s
-    for t, k in ((net.now, 0), (net.now + 1, 1)):
+    for t, k in ((net.now, 0), (net.now + 1, 1), (net.now + 2, 2)):
         for d, per_s in rates.items():
             ingress = r.ingress(d)
             net.core.on_flow_stats(ingress, [FlowCounters(r.flow_cookie(d), k * per_s, 0)], t)
-    net.call(lambda: net.core.reoptimize(net.now + 1, "periodic"))
+    net.call(lambda: net.core.reoptimize(net.now + 2, "periodic"))
     moved = route(net, "h1", "h3")
     assert moved.moves == 1
     assert dpids(moved, Direction.A_TO_B) == [1, 2, 3]
