@@ -66,6 +66,8 @@ def test_unknown_key_is_named() -> None:
         ("link_capacity_bps", 10),
         ("link_capacity_bps", {"1-2": "fast"}),
         ("link_capacity_bps", {"1-2": 1.5}),
+        ("reoptimize_interval", "5s"),
+        ("reoptimize_holddown", True),
     ],
 )
 def test_wrong_type_is_named(key: str, value: Any) -> None:
@@ -93,6 +95,12 @@ def test_integer_is_accepted_for_a_float() -> None:
         ("stats_interval", 0.0),
         ("barrier_timeout", -0.5),
         ("default_capacity_bps", 0),
+        ("reoptimize_interval", -1.0),
+        ("reoptimize_interval", float("inf")),
+        ("reoptimize_margin", 1.0),
+        ("reoptimize_margin", -0.1),
+        ("reoptimize_min_gain", -1.0),
+        ("reoptimize_holddown", float("nan")),
     ],
 )
 def test_out_of_range_is_named(key: str, value: Any) -> None:
