@@ -295,6 +295,7 @@ def _two_elephants(workdir: Path, interval: float, seconds: int = 45) -> dict[st
         h2.cmd(f"timeout 90 iperf3 -c {h4.IP()} -p 5202 -t {seconds} -i 1 -J > {logs[1]} &")
         time.sleep(seconds)
         moves = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]["moves"] - moves0
+
         def finished() -> bool:
             return all(log.read_text().strip().endswith("}") for log in logs)
 
