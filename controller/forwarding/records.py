@@ -98,6 +98,14 @@ class PairRecord:
             if len(recent) >= 2:  # a flow ramping up would look smaller than it is
                 self.rate_bps[d] = max(recent)
 
+    def movable(self, now: float, holddown: float) -> bool:
+        """Installed, both directions live, and not moved within ``holddown``."""
+        return (
+            self.state is PairState.INSTALLED
+            and self.live == set(Direction)
+            and (self.last_move_at is None or now - self.last_move_at >= holddown)
+        )
+
     def links(self) -> set[tuple[int, int]]:
         """Every switch link either direction crosses."""
         return {(u.dpid, v.dpid) for d in Direction for u, v in itertools.pairwise(self.hops[d])}

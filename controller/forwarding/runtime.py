@@ -58,6 +58,8 @@ from controller.southbound.transport import Transport
 log = logging.getLogger("controller.forwarding")
 
 MAX_HELD_PACKETS = 16
+MAX_EVALUATIONS = 256
+"""Pairs evaluated per re-optimization round (round robin over rounds)."""
 XID_BASE = 0x5D00_0000
 RESULT_HISTORY = 256
 
@@ -88,6 +90,7 @@ class ForwardingRuntime:
         self._by_xid: dict[tuple[int, int], PairKey] = {}
         self._pair_ids = itertools.count(1)
         self._xids = itertools.count(XID_BASE)
+        self._reoptimize_cursor = 0
 
     # ------------------------------------------------------------------ reading
     def record(self, a: str, b: str) -> PairRecord | None:
@@ -241,23 +244,21 @@ class ForwardingRuntime:
         """Evaluate every installed pair under the active metric; move (make-before-break)
         those whose best path beats the current one by the margin, unless held down."""
         cfg, metric, moved = self.config, self.metric(), 0
-        touched: set[tuple[int, int]] = set()
-        """Links whose load a move of this round changes: pairs crossing them wait for the
-        next round's counters (two pairs sharing a busy path must not both leave it)."""
-        for record in list(self.pairs.values()):
-            if record.state is not PairState.INSTALLED or record.live != set(Direction):
+        touched: set[tuple[int, int]] = set()  # links a move changed: theirs wait a round
+        records = list(self.pairs.values())
+        start = self._reoptimize_cursor % len(records) if records else 0
+        budget = MAX_EVALUATIONS  # a round's work is bounded; the next round goes on
+        for visited, record in enumerate(records[start:] + records[:start], start=1):
+            self._reoptimize_cursor = start + visited
+            if not record.movable(now, cfg.reoptimize_holddown) or touched & record.links():
                 continue
-            if touched & record.links():
-                continue
-            if (
-                record.last_move_at is not None
-                and now - record.last_move_at < cfg.reoptimize_holddown
-            ):
-                continue
+            budget -= 1
             verdicts = evaluate(record, self.router, self.host_of, metric, cfg, what_if, tx_bps)
             if any(v.move for _, v in verdicts) and self._move(record, now, reason, verdicts):
                 moved += 1
                 touched |= record.links() | self.pairs[record.key].links()
+            if budget == 0:
+                break
         return moved
 
     def _move(

@@ -232,3 +232,29 @@ def test_only_the_direction_worth_moving_moves() -> None:
     assert dpids(moved, Direction.A_TO_B) == [1, 2, 3]
     assert dpids(moved, Direction.B_TO_A) == [3, 4, 1]
     assert net.walk("h1", "h3") == [1, 2, 3] and net.walk("h3", "h1") == [3, 4, 1]
+
+
+def test_a_round_evaluates_a_bounded_number_of_pairs_round_robin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from controller.forwarding import runtime
+
+    hosts = {f"h{i}": 1 + (i - 1) % 2 for i in range(1, 7)}  # 3 on s1, 3 on s2
+    net = ready(nx.path_graph([1, 2]), hosts, metric="hop")
+    for a in ("h1", "h3", "h5"):
+        for b in ("h2", "h4"):
+            net.deliver(a, b)
+    assert len(net.runtime.pairs) == 6
+    seen: list[tuple[str, str]] = []
+    real = runtime.evaluate
+
+    def counting(record, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(record.key)
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(runtime, "MAX_EVALUATIONS", 4)
+    monkeypatch.setattr(runtime, "evaluate", counting)
+    net.core.reoptimize(net.now, "periodic")
+    assert len(seen) == 4
+    net.core.reoptimize(net.now + 5, "periodic")
+    assert len(seen) == 8 and set(seen) == set(net.runtime.pairs)  # every pair in turn
