@@ -6,7 +6,6 @@ they return, so what an operator reads is what the switches hold (STYLE.md secti
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
@@ -178,14 +177,6 @@ def changed_switches(old: PairPlan, new: PairPlan) -> list[int]:
     kept = {h for d in Direction for h in new.hops[d]}
     gone = {h.dpid for d in Direction for h in old.hops[d] if h not in kept}
     return [d for d in old.switches() if d in gone]
-
-
-def uses_edge(hops: tuple[Hop, ...], dpids_pairs: set[tuple[int, int]]) -> bool:
-    """Does a direction's path cross any of these (src, dst) switch edges?"""
-    return any(
-        (u.dpid, v.dpid) in dpids_pairs or (v.dpid, u.dpid) in dpids_pairs
-        for u, v in itertools.pairwise(hops)
-    )
 
 
 def move_stages(old: PairPlan, new: PairPlan, config: Config) -> tuple[Stage, ...]:

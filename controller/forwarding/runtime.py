@@ -24,7 +24,6 @@ from controller.forwarding.plan import (
     install_stages,
     move_stages,
     plan_paths,
-    uses_edge,
 )
 from controller.forwarding.records import (
     ForwardingCounters,
@@ -126,7 +125,7 @@ class ForwardingRuntime:
     def reroute(self, dead: set[tuple[int, int]], now: float) -> None:
         """Links went away: re-install exactly the pairs whose path crossed one."""
         for key, record in list(self.pairs.items()):
-            if any(uses_edge(record.hops[d], dead) for d in Direction):
+            if record.links() & dead:
                 self.counters.reroutes += 1
                 self._install(key, now)
 

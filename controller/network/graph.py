@@ -246,11 +246,6 @@ class NetworkGraph:
             setattr(state, name, value)
         self._reweigh(data)
 
-    def refresh_all_weights(self) -> None:
-        """Recompute every edge's weights (after a change that is not per link)."""
-        for _, _, data in self.graph.edges(data=True):
-            self._reweigh(data)
-
     def _reweigh(self, data: dict[str, Any]) -> None:
         for metric, weight in link_weights(data["state"], self.config.model_fallback).items():
             if data.get(metric) != weight:

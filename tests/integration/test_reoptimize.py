@@ -120,24 +120,29 @@ def test_a_planned_move_loses_no_ping_at_10ms_and_tcp_across_it_completes(
     assert r13["moves"] >= 1 and r24["moves"] >= 1
 
 
-def test_two_elephants_settle_one_per_path_75pct_within_15s_at_most_4_changes_in_45s(
-    lab_factory, tmp_path: Path
-) -> None:
+def _twopath_with_servers(lab_factory: Any, tmp_path: Path, metric: str) -> tuple[Any, ...]:
+    """twopath,10 (shaped, capacities configured), both pairs' routes installed while idle
+    (so both on the short path), iperf3 servers on h3:5201 and h4:5202."""
     topo = build_topo("twopath,10")
-    cfg = lab.write_controller_config(topo, tmp_path / "c.toml", metric="cost")
+    cfg = lab.write_controller_config(topo, tmp_path / "c.toml", metric=metric)
     ctl, net = lab_factory(topo, config_file=cfg)
     net.wait_discovered(ctl)
     h1, h2, h3, h4 = (net.host(n) for n in ("h1", "h2", "h3", "h4"))
-    # Both pairs' routes are installed while the network is idle: both on the short path.
     assert net.ping("h1", "h3", count=2) and net.ping("h2", "h4", count=2)
-    assert _path(_route(ctl, h1, h3), h1.MAC()) == _path(_route(ctl, h2, h4), h2.MAC())
     for server, port in ((h3, 5201), (h4, 5202)):
         server.cmd(f"iperf3 -s -1 -D -p {port} --pidfile {tmp_path}/{port}.pid")
     lab.wait_for(lambda: "5202" in h4.cmd("ss -ltn"), 10, "iperf3 servers")
+    return ctl, h1, h2, h3, h4
+
+
+def test_two_elephants_settle_one_per_path_75pct_within_15s_at_most_4_changes_in_45s(
+    lab_factory, tmp_path: Path
+) -> None:
+    ctl, h1, h2, h3, h4 = _twopath_with_servers(lab_factory, tmp_path, "cost")
+    assert _path(_route(ctl, h1, h3), h1.MAC()) == _path(_route(ctl, h2, h4), h2.MAC())
     log1, log2 = tmp_path / "e1.json", tmp_path / "e2.json"
     h1.cmd(f"timeout 80 iperf3 -c {h3.IP()} -p 5201 -t 50 -i 1 -J > {log1} 2>&1 &")
     time.sleep(5.0)
-    t2 = time.monotonic()
     h2.cmd(f"timeout 70 iperf3 -c {h4.IP()} -p 5202 -t 45 -i 1 -J > {log2} 2>&1 &")
     moves_at_start = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]["moves"]
     time.sleep(45.0)
@@ -161,21 +166,12 @@ def test_two_elephants_settle_one_per_path_75pct_within_15s_at_most_4_changes_in
     assert both_ok_at is not None and both_ok_at <= 15
     assert moves <= 4
     assert paths[0] != paths[1]
-    del t2
 
 
 def test_metric_change_to_cost_moves_a_congested_pair_within_interval_plus_2s(
     lab_factory, tmp_path: Path
 ) -> None:
-    topo = build_topo("twopath,10")
-    cfg = lab.write_controller_config(topo, tmp_path / "c.toml", metric="hop")
-    ctl, net = lab_factory(topo, config_file=cfg)
-    net.wait_discovered(ctl)
-    h1, h2, h3, h4 = (net.host(n) for n in ("h1", "h2", "h3", "h4"))
-    assert net.ping("h1", "h3", count=2) and net.ping("h2", "h4", count=2)
-    for server, port in ((h3, 5201), (h4, 5202)):
-        server.cmd(f"iperf3 -s -1 -D -p {port} --pidfile {tmp_path}/{port}.pid")
-    lab.wait_for(lambda: "5202" in h4.cmd("ss -ltn"), 10, "iperf3 servers")
+    ctl, h1, h2, h3, h4 = _twopath_with_servers(lab_factory, tmp_path, "hop")
     for src, dst, port in ((h1, h3, 5201), (h2, h4, 5202)):
         src.cmd(f"timeout 60 iperf3 -c {dst.IP()} -p {port} -t 30 > /dev/null 2>&1 &")
     time.sleep(8.0)  # both on the short path, which is full; hop sees nothing to gain

@@ -36,7 +36,7 @@ def test_an_unchanged_refresh_keeps_the_cache() -> None:
     topo = ring4()
     router = Router(topo)
     first = router.shortest_path(1, 3, "hop")
-    topo.refresh_all_weights()  # same weights: nothing to invalidate
+    topo.update_link(1, 2)  # re-weighed, same weights: nothing to invalidate
     assert router.shortest_path(1, 3, "hop") is first
 
 
