@@ -628,8 +628,12 @@ class FakeNetwork:
     def walk(self, src: str, dst: str) -> list[int]:
         """Follow the installed flows only (no controller): the switches a frame from
         ``src`` to ``dst`` passes; raises NotDelivered on a miss or a wrong exit."""
+        s = self.hosts[src]
+        return self.walk_from(src, dst, s.dpid, s.port)
+
+    def walk_from(self, src: str, dst: str, dpid: int, in_port: int) -> list[int]:
+        """``walk`` for a frame already in flight: it enters ``dpid`` on ``in_port``."""
         s, d = self.hosts[src], self.hosts[dst]
-        dpid, in_port = s.dpid, s.port
         trace: list[int] = []
         while True:
             trace.append(dpid)

@@ -188,8 +188,8 @@ def move_stages(old: PairPlan, new: PairPlan, config: Config) -> tuple[Stage, ..
     2. The entries whose match exists with another action: where each direction's new
        path leaves the old one. From here packets take the new path, every switch of
        which is already programmed.
-    3. What is left of the old installation (its generation's cookies, exactly).
-    """
+
+    The old installation stays until ``retire_messages`` runs, a drain time later."""
     old_actions = {(f.dpid, f.match): f.out_port for f in pair_flows(old, config)}
     prepare: dict[int, list[Message]] = {}
     switch: dict[int, list[Message]] = {}
@@ -197,11 +197,12 @@ def move_stages(old: PairPlan, new: PairPlan, config: Config) -> tuple[Stage, ..
         before = old_actions.get((flow.dpid, flow.match))
         target = switch if before is not None and before != flow.out_port else prepare
         target.setdefault(flow.dpid, []).append(flow)
-    cleanup = {
-        d: [FlowDelete(d, old.cookie(direction)) for direction in Direction] for d in old.switches()
-    }
     return tuple(
-        Stage(dpid, tuple(msgs))
-        for phase in (prepare, switch, cleanup)
-        for dpid, msgs in phase.items()
+        Stage(dpid, tuple(msgs)) for phase in (prepare, switch) for dpid, msgs in phase.items()
     )
+
+
+def retire_messages(old: PairPlan) -> list[Message]:
+    """Step 3 of a move: delete what is left of the old installation (its generation's
+    cookies, exactly; entries the move overwrote carry the new cookie and stay)."""
+    return [FlowDelete(d, old.cookie(direction)) for d in old.switches() for direction in Direction]

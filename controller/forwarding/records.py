@@ -86,7 +86,9 @@ class PairRecord:
     byte_samples: dict[Direction, tuple[float, int]] = field(default_factory=dict)
     recent_rates: dict[Direction, deque[float]] = field(default_factory=dict)
     previous: PairPlan | None = None
-    """While a move runs: the plan it moves away from (its flows are still in place)."""
+    """While a move runs, and for a drain time after it: the plan it moved away from,
+    whose flows stay in place until ``retire_at``."""
+    retire_at: float | None = None
 
     def observe_ingress_bytes(self, d: Direction, now: float, byte_count: int) -> None:
         """A byte counter of direction ``d``'s ingress flow: its rate since the last one."""
@@ -105,6 +107,13 @@ class PairRecord:
             and self.live == set(Direction)
             and (self.last_move_at is None or now - self.last_move_at >= holddown)
         )
+
+    def all_switches(self) -> list[int]:
+        """Switches holding any of the pair's flows: its plan's and a moved-from plan's."""
+        now = self.plan().switches()
+        return now + [
+            d for d in (self.previous.switches() if self.previous else ()) if d not in now
+        ]
 
     def links(self) -> set[tuple[int, int]]:
         """Every switch link either direction crosses."""

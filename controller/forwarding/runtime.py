@@ -24,6 +24,7 @@ from controller.forwarding.plan import (
     install_stages,
     move_stages,
     plan_paths,
+    retire_messages,
 )
 from controller.forwarding.records import (
     ForwardingCounters,
@@ -59,6 +60,9 @@ log = logging.getLogger("controller.forwarding")
 MAX_HELD_PACKETS = 16
 MAX_EVALUATIONS = 256
 """Pairs evaluated per re-optimization round (round robin over rounds)."""
+MOVE_DRAIN_S = 1.0
+"""After a move, how long the old path's flows stay: packets in flight on it, and switch
+datapath caches that still point at it (OVS revalidates them after the barrier), drain."""
 XID_BASE = 0x5D00_0000
 RESULT_HISTORY = 256
 
@@ -138,10 +142,7 @@ class ForwardingRuntime:
         """A port went down: pairs with an end attached there cannot be reached."""
         for key, record in list(self.pairs.items()):
             first, last = record.hops[Direction.A_TO_B][0], record.hops[Direction.A_TO_B][-1]
-            if (first.dpid, first.in_port) == (dpid, port) or (last.dpid, last.out_port) == (
-                dpid,
-                port,
-            ):
+            if (dpid, port) in ((first.dpid, first.in_port), (last.dpid, last.out_port)):
                 self.drop(key)
 
     def drop(self, key: PairKey) -> None:
@@ -151,7 +152,7 @@ class ForwardingRuntime:
             return
         if record.install is not None:
             self._end_install(record, Outcome.CANCELLED)
-        for dpid in record.plan().switches():
+        for dpid in record.all_switches():
             self.transport.send(FlowDelete(dpid, record.cookie, PAIR_MASK))
 
     # ------------------------------------------------------------------ switch replies
@@ -177,8 +178,13 @@ class ForwardingRuntime:
 
     def expire(self, now: float) -> None:
         """Stages whose barrier did not come back in time fail; so does (a backstop) any
-        installation older than all its stages plus one are allowed to take."""
+        installation older than all its stages plus one are allowed to take. Moved-from
+        paths whose drain time is over are deleted."""
         for record in list(self.pairs.values()):
+            if record.previous and record.retire_at is not None and now >= record.retire_at:
+                for msg in retire_messages(record.previous):
+                    self.transport.send(msg)
+                record.previous = record.retire_at = None
             run = record.install
             if run is None:
                 continue
@@ -313,18 +319,10 @@ class ForwardingRuntime:
             if old.install is not None:
                 self._end_install(old, Outcome.SUPERSEDED)
             record = PairRecord(
-                key,
-                old.pair_id,
-                old.generation + 1,
-                paths,
-                hops,
-                PairState.INSTALLING,
-                now,
-                held=old.held,
-                moves=old.moves,
-                last_move=old.last_move,
+                key, old.pair_id, old.generation + 1, paths, hops, PairState.INSTALLING, now,
+                held=old.held, moves=old.moves, last_move=old.last_move,
                 last_move_at=old.last_move_at,
-            )
+            )  # fmt: skip
         else:
             record = PairRecord(
                 key, next(self._pair_ids), 1, paths, hops, PairState.INSTALLING, now
@@ -362,7 +360,8 @@ class ForwardingRuntime:
             self.drop(record.key)
             return
         record.state = PairState.INSTALLED
-        record.previous = None
+        if record.previous is not None:  # a move: its old path drains, then goes
+            record.retire_at = (now or 0.0) + MOVE_DRAIN_S
         record.installed_at = now
         self.counters.paths_installed += 1
         held, record.held = record.held, []

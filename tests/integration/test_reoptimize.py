@@ -34,10 +34,13 @@ def _put_cost(ctl: Any, src: int, dst: int, cost: float) -> None:
     lab.http_json("PUT", url, {"cost": cost})
 
 
-def _ping_loss(out: str) -> tuple[int, int]:
+def _ping_loss(out: str) -> tuple[int, int, list[int]]:
+    """(transmitted, received, the icmp_seq numbers that got no reply)."""
     m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
     assert m, out
-    return int(m.group(1)), int(m.group(2))
+    tx = int(m.group(1))
+    got = {int(x) for x in re.findall(r"icmp_seq=(\d+)", out)}
+    return tx, int(m.group(2)), sorted(set(range(1, tx + 1)) - got)
 
 
 def test_detoured_pair_returns_within_interval_plus_2s_after_the_link_comes_back(
@@ -86,7 +89,7 @@ def test_a_planned_move_loses_no_ping_at_10ms_and_tcp_across_it_completes(
     h4.cmd(f"iperf3 -s -1 -D -p 5201 --pidfile {tmp_path}/iperf.pid")
     lab.wait_for(lambda: "5201" in h4.cmd("ss -ltn"), 10, "iperf3 server")
     ping_log, tcp_log = tmp_path / "ping.log", tmp_path / "tcp.json"
-    h1.cmd(f"ping -i 0.01 -c 500 -W 1 {h3.IP()} > {ping_log} 2>&1 &")
+    h1.cmd(f"ping -D -i 0.01 -c 500 -W 1 {h3.IP()} > {ping_log} 2>&1 &")
     h2.cmd(f"timeout 30 iperf3 -c {h4.IP()} -p 5201 -t 8 -b 20M -J > {tcp_log} 2>&1 &")
     time.sleep(1.0)
     # Make each direction's current first link expensive: every direction must move.
@@ -104,7 +107,8 @@ def test_a_planned_move_loses_no_ping_at_10ms_and_tcp_across_it_completes(
     moved_s = time.monotonic() - t0
     lab.wait_for(lambda: "packets transmitted" in ping_log.read_text(), 15, "ping to end")
     lab.wait_for(lambda: tcp_log.read_text().strip().endswith("}"), 20, "iperf3 to end")
-    tx, rx = _ping_loss(ping_log.read_text())
+    tx, rx, lost = _ping_loss(ping_log.read_text())
+    health = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]
     report = json.loads(tcp_log.read_text())
     mbps = report["end"]["sum_received"]["bits_per_second"] / 1e6
     r13, r24 = _route(ctl, h1, h3), _route(ctl, h2, h4)
@@ -112,7 +116,9 @@ def test_a_planned_move_loses_no_ping_at_10ms_and_tcp_across_it_completes(
         f"\nring,4 planned moves (all directions moved {moved_s:.1f} s after the overrides; "
         f"before {before}): h1->h3 {_path(r13, h1.MAC())} (moves {r13['moves']}), "
         f"h2->h4 {_path(r24, h2.MAC())} (moves {r24['moves']}); ping 10 ms: {tx - rx} of "
-        f"{tx} lost; TCP h2->h4 across the move: {mbps:.0f} Mbit/s, "
+        f"{tx} lost (icmp_seq {lost}; ping started 1.0 s before the overrides); "
+        f"transit misses {health['transit_misses']}; "
+        f"TCP h2->h4 across the move: {mbps:.0f} Mbit/s, "
         f"error {report.get('error')!r}"
     )
     assert tx >= 450 and rx == tx

@@ -14,6 +14,7 @@ import pytest
 from controller.config import Config
 from controller.forwarding.plan import Direction
 from controller.forwarding.reoptimize import judge
+from controller.forwarding.runtime import MOVE_DRAIN_S
 from controller.routing.paths import Path
 from controller.southbound.messages import FlowCounters
 from tests.fakes import FakeNetwork
@@ -86,8 +87,9 @@ def test_no_move_below_the_margin_then_a_move_per_direction() -> None:
     assert dpids(moved, Direction.A_TO_B) == [1, 4, 3]
     assert dpids(moved, Direction.B_TO_A) == [3, 2, 1]  # 2->1 still costs 1: stays
     assert net.walk("h1", "h3") == [1, 4, 3] and net.walk("h3", "h1") == [3, 2, 1]
+    settle(net, MOVE_DRAIN_S)
     old = [e for _, e in net.tables.flows() if e.cookie in {r.flow_cookie(d) for d in Direction}]
-    assert old == []  # the old installation's entries are gone
+    assert old == []  # the old installation's entries are gone after the drain time
 
 
 def test_hold_down_delays_a_second_move() -> None:
@@ -177,11 +179,30 @@ def test_make_before_break_never_leaves_a_switch_without_its_entry() -> None:
     after = route(net, "h1", "h4")
     assert after.generation == before.generation + 1 and steps >= 4
     assert net.walk("h1", "h4") == [1, 6, 5, 4] and net.walk("h4", "h1") == [4, 5, 6, 1]
-    # The ingress switch changed its entry only after the new path was in place.
-    kinds = [type(m).__name__ for st in net.stages_sent[-steps:] for m in st.messages]
-    assert kinds.index("FlowDelete") > max(i for i, k in enumerate(kinds) if k == "FlowAdd")
+    # The old path stays for the drain time: a packet in flight on it still arrives.
     old_cookies = {before.flow_cookie(d) for d in Direction}
+    assert [e for _, e in net.tables.flows() if e.cookie in old_cookies]
+    on_old_path = before.hops[Direction.A_TO_B][1]  # at s2, arriving from s1
+    assert net.walk_from("h1", "h4", on_old_path.dpid, on_old_path.in_port)[-1] == 4
+    net.advance(MOVE_DRAIN_S - 0.3, lldp=False)
+    assert [e for _, e in net.tables.flows() if e.cookie in old_cookies]
+    net.advance(0.4, lldp=False)
     assert [e for _, e in net.tables.flows() if e.cookie in old_cookies] == []
+    assert net.walk("h1", "h4") == [1, 6, 5, 4] and net.walk("h4", "h1") == [4, 5, 6, 1]
+
+
+def test_a_pair_dropped_while_its_old_path_drains_leaves_nothing_behind() -> None:
+    net = ready(ring(6), {"h1": 1, "h4": 4}, metric="cost")
+    net.deliver("h1", "h4")
+    net.core.set_cost_override(2, 3, 50.0)
+    net.core.set_cost_override(3, 2, 50.0)
+    settle(net, 0.3)
+    r = route(net, "h1", "h4")
+    assert r.moves == 1 and r.previous is not None
+    pair_flows = lambda: [e for _, e in net.tables.flows() if e.match.eth_src]  # noqa: E731
+    assert pair_flows()
+    net.call(lambda: net.runtime.drop(r.key))
+    assert pair_flows() == []
 
 
 def test_per_direction_paths_under_a_direction_dependent_metric() -> None:
