@@ -38,6 +38,7 @@ from controller.northbound.rest import register_rest
 from controller.northbound.view import ControllerView
 from controller.southbound import ofp
 from controller.southbound.ryu_transport import RyuTransport
+from controller.southbound.sessions import Claim, Sessions
 
 REST_CONTEXT = "wsgi"
 
@@ -55,6 +56,23 @@ def flushing(handler: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def from_holder(handler: Callable[..., None]) -> Callable[..., None]:
+    """A switch message handler, called as ``handler(self, msg, dpid)`` only when the
+    connection holds its dpid (see controller.southbound.sessions); then flush."""
+
+    @functools.wraps(handler)
+    def run(self: SdnController, ev: Any) -> None:
+        dpid = self.sessions.owner(ev.msg.datapath)
+        if dpid is None:
+            return
+        try:
+            handler(self, ev.msg, dpid)
+        finally:
+            self.transport.flush()
+
+    return run
+
+
 class SdnController(app_manager.RyuApp):
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
     _CONTEXTS = {REST_CONTEXT: WSGIApplication}
@@ -63,7 +81,9 @@ class SdnController(app_manager.RyuApp):
         super().__init__(*args, **kwargs)
         self.config = load_config()
         self.transport = RyuTransport()
+        self.sessions = Sessions(self.transport.datapaths, dead_state=DEAD_DISPATCHER)
         self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
+        self.core.extra_counters.append(self.sessions.counters)
         self.api = ApiContext(ControllerView(self.core), token=self.config.rest_token)
         register_rest(kwargs[REST_CONTEXT], self.api)
         wsapi_host = getattr(cfg.CONF, "wsapi_host", "0.0.0.0")
@@ -85,7 +105,7 @@ class SdnController(app_manager.RyuApp):
         )
         self._threads = [
             hub.spawn(self._loop, "LLDP round", self.config.lldp_interval, self.core.lldp_round),
-            hub.spawn(self._loop, "housekeeping", 0.2, self.core.tick, jitter=False),
+            hub.spawn(self._loop, "housekeeping", 0.2, self._housekeeping, jitter=False),
             hub.spawn(self._loop, "stats round", self.config.stats_interval, self.core.stats_round),
         ]
 
@@ -98,76 +118,116 @@ class SdnController(app_manager.RyuApp):
             return
         dpid: int = dp.id
         now = time.monotonic()
-        datapaths = self.transport.datapaths
         if ev.state == MAIN_DISPATCHER:
-            # Ryu's handshake has read the port descriptions into dp.ports by now.
-            datapaths[dpid] = dp
-            ports = [ofp.port_info(p) for p in dp.ports.values()]
-            self.logger.info("switch %016x up, %d ports", dpid, len(ports))
-            self.core.on_switch_up(dpid, ports, now)
-        elif ev.state == DEAD_DISPATCHER and datapaths.get(dpid) is dp:
-            del datapaths[dpid]
-            self.logger.info("switch %016x down", dpid)
-            self.core.on_switch_down(dpid, now)
+            claim = self.sessions.claim(dp, now)
+            if claim is Claim.ACCEPTED:
+                self._switch_up(dp, now)
+            elif claim is Claim.CONTESTED:  # is the holder alive? settled in housekeeping
+                holder = self.transport.datapaths[dpid]
+                self.logger.warning(
+                    "switch %016x: a second connection from %s claims it; probing the one from %s",
+                    dpid,
+                    dp.address,
+                    holder.address,
+                )
+                holder.send_msg(holder.ofproto_parser.OFPEchoRequest(holder, data=b"identity"))
+            else:
+                self._refuse(dp, "a claim for it is being settled")
+        elif ev.state == DEAD_DISPATCHER:
+            if self.sessions.owner(dp) is not None:
+                del self.transport.datapaths[dpid]
+                self.logger.info("switch %016x down", dpid)
+                self.core.on_switch_down(dpid, now)
+            settled = self.sessions.gone(dp)
+            if settled is not None and settled.promoted is not None:
+                self._switch_up(settled.promoted, now)
+
+    def _switch_up(self, dp: Any, now: float) -> None:
+        # Ryu's handshake has read the port descriptions into dp.ports by now.
+        ports = [ofp.port_info(p) for p in dp.ports.values()]
+        self.logger.info("switch %016x up from %s, %d ports", dp.id, dp.address, len(ports))
+        self.core.on_switch_up(dp.id, ports, now)
+
+    def _refuse(self, dp: Any, why: str) -> None:
+        self.logger.warning("switch %016x: connection from %s refused (%s)", dp.id, dp.address, why)
+        dp.close()
+
+    def _settle_sessions(self, now: float) -> None:
+        """Contested dpids whose probe time is over (see controller.southbound.sessions)."""
+        for s in self.sessions.settle(now):
+            if s.promoted is None:
+                self._refuse(s.close, "the switch already connected answers")
+                continue
+            self.logger.warning(
+                "switch %016x: the connection from %s did not answer; the one from %s takes over",
+                s.dpid,
+                s.close.address,
+                s.promoted.address,
+            )
+            s.close.close()
+            self.core.on_switch_down(s.dpid, now)
+            self._switch_up(s.promoted, now)
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
-    @flushing
-    def _port_status(self, ev):
-        msg = ev.msg
+    @from_holder
+    def _port_status(self, msg, dpid: int):
         port = ofp.port_info(msg.desc)
         deleted = msg.reason == msg.datapath.ofproto.OFPPR_DELETE
         state = "deleted" if deleted else ("up" if port.up else "down")
-        self.logger.info("switch %016x port %d %s", msg.datapath.id, port.port_no, state)
-        self.core.on_port_status(msg.datapath.id, port, time.monotonic(), deleted)
+        self.logger.info("switch %016x port %d %s", dpid, port.port_no, state)
+        self.core.on_port_status(dpid, port, time.monotonic(), deleted)
 
     # ----------------------------------------------------------------- switch messages
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
-    @flushing
-    def _packet_in(self, ev):
-        msg = ev.msg
-        self.core.on_packet_in(
-            msg.datapath.id, msg.match["in_port"], bytes(msg.data), time.monotonic()
-        )
+    @from_holder
+    def _packet_in(self, msg, dpid: int):
+        self.core.on_packet_in(dpid, msg.match["in_port"], bytes(msg.data), time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
-    @flushing
-    def _barrier_reply(self, ev):
-        self.core.on_barrier_reply(ev.msg.datapath.id, ev.msg.xid, time.monotonic())
+    @from_holder
+    def _barrier_reply(self, msg, dpid: int):
+        self.core.on_barrier_reply(dpid, msg.xid, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
-    @flushing
-    def _flow_removed(self, ev):
-        msg = ev.msg
+    @from_holder
+    def _flow_removed(self, msg, dpid: int):
         ofproto = msg.datapath.ofproto
         timed_out = msg.reason in (ofproto.OFPRR_IDLE_TIMEOUT, ofproto.OFPRR_HARD_TIMEOUT)
-        self.core.on_flow_removed(msg.datapath.id, msg.cookie, timed_out)
+        self.core.on_flow_removed(dpid, msg.cookie, timed_out)
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
-    @flushing
-    def _port_stats(self, ev):
-        counters = [ofp.port_counters(s) for s in ev.msg.body]
-        self.core.on_port_stats(ev.msg.datapath.id, counters, time.monotonic())
+    @from_holder
+    def _port_stats(self, msg, dpid: int):
+        counters = [ofp.port_counters(s) for s in msg.body]
+        self.core.on_port_stats(dpid, counters, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
-    @flushing
-    def _flow_stats(self, ev):
-        flows = [ofp.flow_counters(s) for s in ev.msg.body]
-        self.core.on_flow_stats(ev.msg.datapath.id, flows, time.monotonic())
+    @from_holder
+    def _flow_stats(self, msg, dpid: int):
+        flows = [ofp.flow_counters(s) for s in msg.body]
+        self.core.on_flow_stats(dpid, flows, time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
     @flushing
     def _echo_reply(self, ev):
-        self.core.on_echo_reply(ev.msg.datapath.id, bytes(ev.msg.data or b""), time.monotonic())
+        now = time.monotonic()
+        self.sessions.heard(ev.msg.datapath, now)  # a contested holder answering, maybe
+        dpid = self.sessions.owner(ev.msg.datapath)
+        if dpid is not None:
+            self.core.on_echo_reply(dpid, bytes(ev.msg.data or b""), now)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
-    @flushing
-    def _error(self, ev):
-        msg = ev.msg
+    @from_holder
+    def _error(self, msg, dpid: int):
         detail = f"error type={msg.type} code={msg.code}"
-        self.logger.warning("switch %016x %s (xid %d)", msg.datapath.id, detail, msg.xid)
-        self.core.on_error(msg.datapath.id, msg.xid, detail)
+        self.logger.warning("switch %016x %s (xid %d)", dpid, detail, msg.xid)
+        self.core.on_error(dpid, msg.xid, detail)
 
     # ----------------------------------------------------------------- periodic work
+    def _housekeeping(self, now: float) -> None:
+        self._settle_sessions(now)
+        self.core.tick(now)
+
     def _loop(self, what: str, interval: float, step, jitter: bool = True) -> None:
         """Run ``step(now)`` every ``interval`` (with +-10 % jitter); an error is logged and
         the loop goes on."""

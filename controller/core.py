@@ -17,6 +17,7 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from controller.config import METRIC_CHOICES, Config
 from controller.discovery.service import DiscoveryService, switch_reset
@@ -63,6 +64,8 @@ class ControllerCore:
             transport,
         )
         self.counters = PacketCounters()
+        self.extra_counters: list[Any] = []
+        """Counter dataclasses of the shell (sessions, transport), shown with the rest."""
         self._next_reoptimize = 0.0
         self._reoptimize_now: str | None = None
         """Why the next housekeeping tick re-evaluates installed pairs at once."""
@@ -223,6 +226,7 @@ class ControllerCore:
             self.discovery.counters,
             self.hosts.counters,
             self.forwarding.counters,
+            *self.extra_counters,
         )
         return {k: v for g in groups for k, v in dataclasses.asdict(g).items()}
 
