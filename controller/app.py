@@ -37,7 +37,7 @@ from controller.northbound.api import ApiContext
 from controller.northbound.rest import register_rest
 from controller.northbound.view import ControllerView
 from controller.southbound import ofp
-from controller.southbound.ryu_transport import RyuTransport
+from controller.southbound.ryu_transport import STUCK_S, RyuTransport
 from controller.southbound.sessions import Claim, Sessions
 
 REST_CONTEXT = "wsgi"
@@ -51,7 +51,7 @@ def flushing(handler: Callable[..., None]) -> Callable[..., None]:
         try:
             handler(self, ev)
         finally:
-            self.transport.flush()
+            self._flush()
 
     return run
 
@@ -68,7 +68,7 @@ def from_holder(handler: Callable[..., None]) -> Callable[..., None]:
         try:
             handler(self, ev.msg, dpid)
         finally:
-            self.transport.flush()
+            self._flush()
 
     return run
 
@@ -83,7 +83,8 @@ class SdnController(app_manager.RyuApp):
         self.transport = RyuTransport()
         self.sessions = Sessions(self.transport.datapaths, dead_state=DEAD_DISPATCHER)
         self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
-        self.core.extra_counters.append(self.sessions.counters)
+        self.core.extra_counters += [self.sessions.counters, self.transport.counters]
+        self._draining = False
         self.api = ApiContext(ControllerView(self.core), token=self.config.rest_token)
         register_rest(kwargs[REST_CONTEXT], self.api)
         wsapi_host = getattr(cfg.CONF, "wsapi_host", "0.0.0.0")
@@ -223,6 +224,25 @@ class SdnController(app_manager.RyuApp):
         self.logger.warning("switch %016x %s (xid %d)", dpid, detail, msg.xid)
         self.core.on_error(dpid, msg.xid, detail)
 
+    # ----------------------------------------------------------------- sending
+    def _flush(self) -> None:
+        """Send what the core queued; what a full switch queue did not take is drained by
+        one greenlet, so no handler or loop ever waits for a slow switch."""
+        self.transport.flush()
+        if self.transport.backlogged and not self._draining:
+            self._draining = True
+            hub.spawn(self._drain)
+
+    def _drain(self) -> None:
+        try:
+            while self.transport.backlogged:
+                moved = self.transport.flush()
+                for dp in self.transport.stuck(time.monotonic()):
+                    self._refuse(dp, f"it took no message for {STUCK_S:.0f} s")
+                hub.sleep(0 if moved else 0.005)
+        finally:
+            self._draining = False
+
     # ----------------------------------------------------------------- periodic work
     def _housekeeping(self, now: float) -> None:
         self._settle_sessions(now)
@@ -237,5 +257,5 @@ class SdnController(app_manager.RyuApp):
             except Exception:
                 self.logger.exception("%s failed; continuing", what)
             finally:
-                self.transport.flush()
+                self._flush()
             hub.sleep(interval * (random.uniform(0.9, 1.1) if jitter else 1.0))

@@ -2,68 +2,145 @@
 
 ``send`` only encodes and queues (it never yields), so a core entry point runs to its
 end without another greenlet seeing half-updated state; the shell calls :meth:`flush`
-after each entry point. ``Datapath.send`` may block (Ryu queues 16 messages per switch)
-and let other greenlets run: only ``flush`` ever does, and one flush at a time drains the
-outbox in order, so messages leave in the order the core produced them.
+after each entry point.
+
+One outbox per switch, bounded, and a flush that never blocks: Ryu's ``Datapath.send``
+waits when the switch's 16-message queue is full, so a switch that stops reading would
+stall whoever sends to it, and with one shared queue every other switch behind it (all
+links dropped on each probe cycle: a finding of the hardening review). Here ``flush``
+hands a switch only as many messages as its Ryu queue has room for and leaves the rest
+in that switch's outbox, in order; the shell drains outboxes that are left over
+(:attr:`backlogged`). A switch far behind gets no more packet-outs (probes, floods,
+released packets: the traffic that can be lost) past ``LOW_VALUE_BACKLOG``, nothing
+past ``MAX_OUTBOX``; one that has taken nothing for ``STUCK_S`` is reported by
+:meth:`stuck`, for the shell to disconnect.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.southbound import ofp
-from controller.southbound.messages import FlowAdd, Message
+from controller.southbound.messages import FlowAdd, Message, PacketOut
 
 log = logging.getLogger("controller.southbound")
+
+MAX_OUTBOX = 4096
+"""Messages queued for one switch at most; more are dropped (and counted)."""
+LOW_VALUE_BACKLOG = 256
+"""A switch with this many messages waiting gets no more packet-outs."""
+STUCK_S = 10.0
+"""A switch that took no message for this long, with messages waiting, is stuck."""
+
+
+@dataclass
+class TransportCounters:
+    messages_dropped_congested: int = 0
+    messages_lost_closing: int = 0
+    switches_disconnected_stuck: int = 0
+
+
+@dataclass
+class _Outbox:
+    dp: Any
+    queue: deque[bytes | Any] = field(default_factory=deque)
+    blocked_since: float | None = None
+
+
+def room(dp: Any) -> int:
+    """How many messages Ryu's queue for ``dp`` takes now without blocking (0: closing)."""
+    q = getattr(dp, "send_q", None)
+    if q is None:
+        return 0
+    return max(0, int(q.maxsize) - int(q.qsize()))
 
 
 class RyuTransport:
     def __init__(self) -> None:
         self.datapaths: dict[int, Any] = {}
         """dpid -> Ryu ``Datapath`` of every connected switch (kept by the shell)."""
-        self._outbox: deque[tuple[Any, bytes | Any]] = deque()
-        self._flushing = False
-        self.lost = 0
-        """Messages a datapath refused at flush time (it was closing)."""
+        self._boxes: dict[int, _Outbox] = {}
+        self.counters = TransportCounters()
+
+    def _box(self, dpid: int, dp: Any) -> _Outbox:
+        box = self._boxes.get(dpid)
+        if box is None or box.dp is not dp:  # a new connection starts afresh
+            if box is not None:
+                self.counters.messages_lost_closing += len(box.queue)
+            box = self._boxes[dpid] = _Outbox(dp)
+        return box
+
+    def _queue(self, dpid: int, dp: Any, item: bytes | Any, low_value: bool) -> bool:
+        box = self._box(dpid, dp)
+        if len(box.queue) >= (LOW_VALUE_BACKLOG if low_value else MAX_OUTBOX):
+            self.counters.messages_dropped_congested += 1
+            return False
+        box.queue.append(item)
+        return True
 
     def send(self, msg: Message, xid: int | None = None) -> bool:
-        """Encode for the switch's datapath and queue; False when it is not connected."""
+        """Encode for the switch's datapath and queue; False when it is not connected or
+        its outbox is full."""
         dp = self.datapaths.get(msg.dpid)
         if dp is None:
             return False
         if isinstance(msg, FlowAdd):  # struct-built: the flow-setup hot path
-            self._outbox.append((dp, ofp.encode_flow_add(msg, xid or 0)))
-        else:
-            req = ofp.to_ofp(dp, msg)
-            if xid is not None:
-                req.xid = xid
-            self._outbox.append((dp, req))
-        return True
+            return self._queue(msg.dpid, dp, ofp.encode_flow_add(msg, xid or 0), False)
+        req = ofp.to_ofp(dp, msg)
+        if xid is not None:
+            req.xid = xid
+        return self._queue(msg.dpid, dp, req, isinstance(msg, PacketOut))
 
     def send_barrier(self, dpid: int, xid: int) -> bool:
         dp = self.datapaths.get(dpid)
         if dp is None:
             return False
-        self._outbox.append((dp, ofp.barrier(dp, xid)))
-        return True
+        return self._queue(dpid, dp, ofp.barrier(dp, xid), False)
 
     def pending(self) -> int:
-        return len(self._outbox)
+        return sum(len(b.queue) for b in self._boxes.values())
 
-    def flush(self) -> None:
-        """Write what is queued, in order. Re-entered while a flush waits on a full
-        switch queue, it returns at once: the running flush drains the rest."""
-        if self._flushing:
-            return
-        self._flushing = True
-        try:
-            while self._outbox:
-                dp, item = self._outbox.popleft()
+    @property
+    def backlogged(self) -> bool:
+        """Messages wait for a switch whose queue was full at the last flush."""
+        return any(b.queue for b in self._boxes.values())
+
+    def flush(self, now: float | None = None) -> int:
+        """Hand each switch what its Ryu queue takes without blocking, in order; returns
+        how many messages went out. Never yields, so it cannot be re-entered."""
+        now = time.monotonic() if now is None else now
+        written = 0
+        for dpid, box in list(self._boxes.items()):
+            if self.datapaths.get(dpid) is not box.dp:  # disconnected or replaced
+                self.counters.messages_lost_closing += len(box.queue)
+                del self._boxes[dpid]
+                continue
+            dp: Any = box.dp
+            n = min(room(dp), len(box.queue))
+            for _ in range(n):
+                item = box.queue.popleft()
                 ok = dp.send(item) if isinstance(item, bytes) else dp.send_msg(item)
                 if ok is False:
-                    self.lost += 1
-                    log.debug("switch %s refused a message (closing)", dp.id)
-        finally:
-            self._flushing = False
+                    self.counters.messages_lost_closing += 1
+            written += n
+            if box.queue and n == 0:
+                box.blocked_since = box.blocked_since if box.blocked_since is not None else now
+            else:
+                box.blocked_since = None
+        return written
+
+    def stuck(self, now: float) -> list[Any]:
+        """Datapaths that took nothing for ``STUCK_S`` with messages waiting; their outboxes
+        are dropped (the shell disconnects them)."""
+        out = []
+        for dpid, box in list(self._boxes.items()):
+            if box.blocked_since is not None and now - box.blocked_since >= STUCK_S:
+                self.counters.messages_lost_closing += len(box.queue)
+                self.counters.switches_disconnected_stuck += 1
+                del self._boxes[dpid]
+                out.append(box.dp)
+        return out

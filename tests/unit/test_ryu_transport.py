@@ -1,5 +1,6 @@
 """The Ryu shell's transport with a stub datapath: queue on send, write on flush, in
-order, with the stage's xid on the wire; a flush re-entered from a blocked write returns."""
+order, with the stage's xid on the wire; per-switch outboxes that never block on a full
+switch queue, bounded, low-value messages shed first, a stuck switch reported."""
 
 from __future__ import annotations
 
@@ -11,7 +12,23 @@ from ryu.ofproto import ofproto_v1_3 as ofp_v13
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
 from controller.southbound.messages import FlowAdd, FlowDelete, Match, PacketOut
-from controller.southbound.ryu_transport import RyuTransport
+from controller.southbound.ryu_transport import (
+    LOW_VALUE_BACKLOG,
+    MAX_OUTBOX,
+    STUCK_S,
+    RyuTransport,
+)
+
+
+class StubQueue:
+    """Ryu's per-datapath send queue: 16 slots, emptied by the switch reading."""
+
+    def __init__(self) -> None:
+        self.maxsize = 16
+        self.items = 0
+
+    def qsize(self) -> int:
+        return self.items
 
 
 class StubDatapath(SimpleNamespace):
@@ -20,10 +37,16 @@ class StubDatapath(SimpleNamespace):
         self.wire: list[tuple[str, int, Any]] = []
         self.on_write: Any = None
         self.refuse = False
+        self.send_q = StubQueue()
+        self.reading = True
+        """False: the switch stopped reading, its queue fills and stays full."""
 
     def _record(self, kind: str, xid: int, item: Any) -> bool:
         if self.on_write is not None:
             self.on_write()
+        assert self.send_q.items < self.send_q.maxsize, "Datapath.send would block"
+        if not self.reading:
+            self.send_q.items += 1
         self.wire.append((kind, xid, item))
         return not self.refuse
 
@@ -61,20 +84,63 @@ def test_an_unknown_switch_is_refused_at_once() -> None:
     assert t.pending() == 0
 
 
-def test_a_flush_reentered_while_writing_keeps_the_order() -> None:
+def test_a_switch_that_stops_reading_never_blocks_a_flush_nor_delays_the_others() -> None:
+    t, slow, fast = RyuTransport(), StubDatapath(1), StubDatapath(2)
+    t.datapaths.update({1: slow, 2: fast})
+    slow.reading = False
+    for i in range(40):
+        t.send(flow(1), xid=i)
+        t.send(flow(2), xid=i)
+    assert t.flush(now=0.0) == 16 + 16  # each takes what its queue holds, no more
+    t.flush(now=0.1)
+    t.flush(now=0.2)  # the fast switch read meanwhile; the slow one did not
+    assert [x for _, x, _ in fast.wire] == list(range(40))
+    assert [x for _, x, _ in slow.wire] == list(range(16)) and t.backlogged
+    slow.send_q.items = 0  # it read again: the rest follows, in order
+    slow.reading = True
+    t.flush(now=1.0)
+    t.flush(now=1.1)
+    assert [x for _, x, _ in slow.wire] == list(range(40)) and not t.backlogged
+
+
+def test_the_outbox_is_bounded_and_packet_outs_are_shed_first() -> None:
     t, dp = RyuTransport(), StubDatapath(1)
     t.datapaths[1] = dp
+    dp.send_q.items = dp.send_q.maxsize  # full, not reading
+    dp.reading = False
+    probe = PacketOut(1, 0xFFFFFFFD, (2,), b"x" * 60)
+    assert all(t.send(flow(), xid=i) for i in range(LOW_VALUE_BACKLOG))
+    assert not t.send(probe)  # a backlog this deep takes no more packet-outs
+    assert all(t.send(flow(), xid=i) for i in range(MAX_OUTBOX - LOW_VALUE_BACKLOG))
+    assert not t.send(flow()) and not t.send_barrier(1, 7)
+    assert t.pending() == MAX_OUTBOX
+    assert t.counters.messages_dropped_congested == 3
+
+
+def test_a_switch_that_takes_nothing_for_the_stuck_time_is_reported_once() -> None:
+    t, dp = RyuTransport(), StubDatapath(1)
+    t.datapaths[1] = dp
+    dp.send_q.items = dp.send_q.maxsize
+    t.send(flow())
+    t.flush(now=100.0)
+    assert t.stuck(100.0 + STUCK_S - 0.1) == []
+    t.flush(now=105.0)  # still nothing taken: the clock keeps running from 100
+    assert t.stuck(100.0 + STUCK_S) == [dp]
+    assert t.stuck(200.0) == [] and t.pending() == 0
+    assert t.counters.switches_disconnected_stuck == 1
+
+
+def test_a_new_connection_for_the_dpid_does_not_inherit_the_old_outbox() -> None:
+    t, old, new = RyuTransport(), StubDatapath(1), StubDatapath(1)
+    t.datapaths[1] = old
+    old.send_q.items = old.send_q.maxsize
     t.send(flow(), xid=1)
-    t.send(flow(), xid=2)
-
-    def another_greenlet_runs() -> None:  # as if Datapath.send had yielded
-        dp.on_write = None
-        t.send(flow(), xid=3)
-        t.flush()  # returns at once: the outer flush drains the queue
-
-    dp.on_write = another_greenlet_runs
     t.flush()
-    assert [x for _, x, _ in dp.wire] == [1, 2, 3]
+    t.datapaths[1] = new
+    t.send(flow(), xid=2)
+    t.flush()
+    assert [x for _, x, _ in new.wire] == [2] and old.wire == []
+    assert t.counters.messages_lost_closing == 1
 
 
 def test_a_closing_datapath_counts_lost_messages() -> None:
@@ -83,4 +149,4 @@ def test_a_closing_datapath_counts_lost_messages() -> None:
     dp.refuse = True
     t.send(flow())
     t.flush()
-    assert t.lost == 1
+    assert t.counters.messages_lost_closing == 1
