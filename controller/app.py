@@ -34,13 +34,20 @@ from ryu.ofproto import ofproto_v1_3
 from controller.config import load_config
 from controller.core import ControllerCore
 from controller.northbound.api import ApiContext
-from controller.northbound.rest import register_rest
+from controller.northbound.rest import harden_wsgi_server, register_rest
 from controller.northbound.view import ControllerView
 from controller.southbound import ofp
 from controller.southbound.ryu_transport import STUCK_S, RyuTransport
 from controller.southbound.sessions import Claim, Sessions
 
 REST_CONTEXT = "wsgi"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+# Safe defaults: both listeners on loopback unless --ofp-listen-host/--wsapi-host say
+# otherwise (read when Ryu starts them, after this module is loaded).
+cfg.CONF.set_default("ofp_listen_host", "127.0.0.1")
+cfg.CONF.set_default("wsapi_host", "127.0.0.1")
+harden_wsgi_server()
 
 
 def flushing(handler: Callable[..., None]) -> Callable[..., None]:
@@ -85,14 +92,18 @@ class SdnController(app_manager.RyuApp):
         self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
         self.core.extra_counters += [self.sessions.counters, self.transport.counters]
         self._draining = False
-        self.api = ApiContext(ControllerView(self.core), token=self.config.rest_token)
+        self.api = ApiContext(
+            ControllerView(self.core),
+            token=self.config.rest_token,
+            protect_reads=self.config.rest_token_reads,
+        )
         register_rest(kwargs[REST_CONTEXT], self.api)
-        wsapi_host = getattr(cfg.CONF, "wsapi_host", "0.0.0.0")
-        if not self.config.rest_token and wsapi_host not in ("127.0.0.1", "::1", "localhost"):
-            self.logger.warning(
-                "REST writes (PUT/DELETE) are open to anyone who reaches %s: set rest_token "
-                "or run with --wsapi-host 127.0.0.1",
-                wsapi_host,
+        wsapi_host = cfg.CONF.wsapi_host
+        if wsapi_host not in LOOPBACK and not self.config.rest_token:
+            raise SystemExit(
+                f"refusing to start: the REST API would listen on {wsapi_host!r} without a "
+                "token; set rest_token in the configuration ($SDN_CONFIG), or listen on "
+                "loopback (--wsapi-host 127.0.0.1, the default)"
             )
         linkcost = self.core.linkcost
         if linkcost.model is None:

@@ -62,7 +62,10 @@ class Config:
     cost_ms_per_hop: float = 1.0
     """Predicted cost = 1 + predicted delay / cost_ms_per_hop."""
     rest_token: str = ""
-    """When set, REST write routes need ``Authorization: Bearer <token>``."""
+    """When set, REST write routes need ``Authorization: Bearer <token>``. Required when
+    the REST server listens on anything but loopback (``--wsapi-host``)."""
+    rest_token_reads: bool = False
+    """Reads (GET) need the token too."""
     host_timeout: float = 300.0
     """A host silent this long, with no installed route, is forgotten."""
     max_hosts: int = 100_000
@@ -129,6 +132,8 @@ class Config:
             raise ConfigError("max_hosts: must be >= 1")
         if self.default_capacity_bps <= 0:
             raise ConfigError("default_capacity_bps: must be > 0")
+        if self.rest_token_reads and not self.rest_token:
+            raise ConfigError("rest_token_reads: needs rest_token to be set")
         capacities = {}
         for key, value in self.link_capacity_bps.items():
             capacities[parse_link_key(key)] = value
@@ -163,6 +168,8 @@ def _check_type(name: str, value: Any, expected: Any) -> Any:
         return float(value)
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected true or false, got {type(value).__name__}")
     if expected in (float, str) and not isinstance(value, expected):
         raise ConfigError(f"{name}: expected {expected.__name__}, got {type(value).__name__}")
     if expected == dict[str, int]:

@@ -52,6 +52,8 @@ class ApiContext:
     view: ControllerView
     token: str = ""
     clock: Callable[[], float] = time.monotonic
+    protect_reads: bool = False
+    """Reads need the token too (``rest_token_reads``)."""
 
 
 # ------------------------------------------------------------------------- handlers
@@ -304,6 +306,8 @@ def handle(ctx: ApiContext, req: Request) -> Reply:
             allowed.append(route.method)
             continue
         try:
+            if ctx.protect_reads and route.method == "GET":
+                require_token(ctx.token, req)
             return route.handler(ctx, req, m.groupdict())
         except ApiError as exc:
             return Reply(exc.status, {"error": exc.message})

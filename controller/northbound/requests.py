@@ -16,6 +16,9 @@ from controller.hosts.table import Host
 from controller.northbound.view import ControllerView
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+"""Nesting of arrays and objects a request body may have (deeper: 400, not a 500 from
+the JSON parser's recursion)."""
 DPID_RE = re.compile(r"^[0-9a-fA-F]{1,16}$")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
@@ -65,9 +68,37 @@ def json_body(req: Request) -> Any:
     if ctype not in ("application/json", ""):
         raise ApiError(415, f"content type {ctype!r} is not application/json")
     try:
-        return json.loads(req.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = req.body.decode("utf-8")
+    except UnicodeDecodeError:
         raise ApiError(400, "request body is not valid JSON") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"request body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "request body is not valid JSON") from None
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings (one pass; for a size-bounded body)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def object_with(body: Any, key: str) -> Any:

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from typing import Any
 
+import eventlet
+import eventlet.wsgi
 from ryu.app.wsgi import ControllerBase, Response, route
+from ryu.lib import hub
 
 from controller.northbound import api
 
 APP_KEY = "sdn_api_context"
 log = logging.getLogger("controller.northbound.rest")
 READ_LIMIT = api.MAX_BODY_BYTES + 1
+
+SOCKET_TIMEOUT_S = 10.0
+"""A client that sends or reads nothing for this long is disconnected."""
+KEEPALIVE_IDLE_S = 5.0
+"""An open connection waits this long for its next request."""
+PER_CLIENT = 32
+"""Connections one client address may hold at once; more are closed at accept."""
+MAX_CONNECTIONS = 1024
 
 
 def _response(reply: api.Reply) -> Response:
@@ -73,3 +85,66 @@ def _request_from(req: Any) -> api.Request:
 
 def register_rest(wsgi: Any, ctx: api.ApiContext) -> None:
     wsgi.register(RestController, {APP_KEY: ctx})
+
+
+class ClientLimit:
+    """The REST listening socket, refusing a client address's connections beyond
+    ``per_client`` at accept (so one client's idle or slow connections cannot take every
+    slot of the server's pool), and the pool that gives the slot back when a connection's
+    greenthread ends."""
+
+    def __init__(self, sock: Any, per_client: int) -> None:
+        self._sock = sock
+        self.per_client = per_client
+        self.active: Counter[str] = Counter()
+        self.refused = 0
+
+    def accept(self) -> tuple[Any, Any]:
+        while True:
+            conn, addr = self._sock.accept()
+            client = str(addr[0])
+            if self.active[client] < self.per_client:
+                self.active[client] += 1
+                return conn, addr
+            self.refused += 1
+            conn.close()
+
+    def release(self, client: str) -> None:
+        self.active[client] -= 1
+        if self.active[client] <= 0:
+            del self.active[client]
+
+    def pool(self, size: int) -> eventlet.GreenPool:
+        limit = self
+
+        class Pool(eventlet.GreenPool):
+            def spawn(self, func: Any, connection: Any, *args: Any) -> Any:
+                client = str(connection[0][0])  # eventlet passes [client_addr, socket, state]
+                gt = super().spawn(func, connection, *args)
+                gt.link(lambda _gt: limit.release(client))
+                return gt
+
+        return Pool(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def harden_wsgi_server() -> None:
+    """Ryu's WSGI server with bounded connections: a socket timeout, an idle timeout
+    between requests, and a per-client connection limit (eventlet's defaults wait
+    forever, so about 1,000 idle connections stopped the REST server)."""
+
+    def serve_forever(self: Any) -> None:
+        self.logger = hub.LoggingWrapper()
+        listener = ClientLimit(self.server, PER_CLIENT)
+        eventlet.wsgi.server(
+            listener,
+            self.handle,
+            self.logger,
+            custom_pool=listener.pool(MAX_CONNECTIONS),
+            socket_timeout=SOCKET_TIMEOUT_S,
+            keepalive=KEEPALIVE_IDLE_S,
+        )
+
+    hub.WSGIServer.serve_forever = serve_forever

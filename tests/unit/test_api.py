@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 from controller.config import METRICS
-from controller.northbound import api
+from controller.northbound import api, requests
 from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
 
@@ -232,6 +232,30 @@ def test_token_rule(net: FakeNetwork) -> None:
     assert call(ctx, "GET", "/v1/metric").status == 200  # reads need no token
     assert call(ctx, "PUT", "/v1/metric", {"metric": "cost"}, token=TOKEN).status == 200
     assert net.core.metric == "cost"
+
+
+def test_reads_can_be_protected_too(net: FakeNetwork) -> None:
+    ctx = api.ApiContext(ControllerView(net.core), token=TOKEN, protect_reads=True)
+    for path in ("/v1/health", "/v1/topology", "/v1/metric", "/v1/routes"):
+        assert call(ctx, "GET", path).status == 401
+        assert call(ctx, "GET", path, token="wrong").status == 401
+        assert call(ctx, "GET", path, token=TOKEN).status == 200
+
+
+@pytest.mark.parametrize("depth", [32, 33, 100_000])
+def test_deeply_nested_json_is_a_400_not_a_500(ctx: api.ApiContext, depth: int) -> None:
+    raw = ("[" * depth + "]" * depth).encode()
+    if len(raw) > api.MAX_BODY_BYTES:
+        raw = raw[: api.MAX_BODY_BYTES]  # the parser never sees more
+    reply = call(ctx, "PUT", "/v1/metric", raw=raw)
+    assert reply.status == 400
+    if depth > 32:
+        assert "nests deeper" in reply.body["error"]
+
+
+def test_json_depth_ignores_brackets_inside_strings() -> None:
+    assert requests.json_depth('{"a": "[[[{{{\\"[", "b": [1, {"c": []}]}') == 4
+    assert requests.json_depth('"\\"[[["') == 0
 
 
 def test_no_token_configured_means_writes_are_open(ctx: api.ApiContext) -> None:

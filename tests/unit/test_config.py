@@ -228,3 +228,11 @@ def test_sdn_config_pointing_nowhere_fails(tmp_path: Path, monkeypatch: pytest.M
 def test_config_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().metric = "cost"  # type: ignore[misc]
+
+
+def test_rest_token_reads_needs_a_token_and_a_boolean() -> None:
+    with pytest.raises(ConfigError, match="rest_token_reads: needs rest_token"):
+        config_from_mapping({"rest_token_reads": True})
+    with pytest.raises(ConfigError, match="rest_token_reads: expected true or false"):
+        config_from_mapping({"rest_token": "t", "rest_token_reads": "yes"})
+    assert config_from_mapping({"rest_token": "t", "rest_token_reads": True}).rest_token_reads

@@ -1,0 +1,111 @@
+"""Tier 2 (no Mininet): the northbound side's safe defaults against a real ryu-manager.
+
+Both listeners bind loopback when no host is given; a REST bind beyond loopback without
+a token refuses to start with a message saying why; one client holding 1,100 idle
+connections does not stop the REST server answering others within 1 s; deeply nested
+JSON is a 400."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from controller.northbound.rest import PER_CLIENT
+from testbed import lab
+
+
+def _request(
+    port: int, source: str, method: str, path: str, body: bytes | None = None
+) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=(source, 0))
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _listening(port: int) -> list[str]:
+    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[3] for line in out.splitlines() if line.split()[3].endswith(f":{port}")]
+
+
+def test_listeners_default_to_loopback_and_a_public_rest_bind_needs_a_token(
+    tmp_path: Path,
+) -> None:
+    of_port, rest_port = lab.free_tcp_port(), lab.free_tcp_port()
+    ryu = str(lab.VENV_BIN / "ryu-manager")
+    base = [ryu, "--ofp-tcp-listen-port", str(of_port), "--wsapi-port", str(rest_port)]
+    log = tmp_path / "default.log"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen([*base, "controller/app.py"], cwd=lab.ROOT, stdout=f, stderr=f)
+    try:
+        lab.wait_for(lambda: _listening(of_port) and _listening(rest_port), 30, "listeners")
+        bound = _listening(of_port) + _listening(rest_port)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    refused = subprocess.run(
+        [*base, "--wsapi-host", "0.0.0.0", "controller/app.py"],
+        cwd=lab.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    print(
+        f"\n[rest] without host flags: listening on {bound}; --wsapi-host 0.0.0.0 without "
+        f"a token: exit {refused.returncode}, {refused.stderr.strip().splitlines()[-1]!r}"
+    )
+    assert bound == [f"127.0.0.1:{of_port}", f"127.0.0.1:{rest_port}"]
+    assert refused.returncode != 0
+    assert "refusing to start" in refused.stderr and "rest_token" in refused.stderr
+
+
+def test_idle_connections_from_one_client_do_not_starve_the_rest_server(tmp_path: Path) -> None:
+    ctl = lab.ControllerProcess(log_path=tmp_path / "ryu-manager.log")
+    ctl.start()
+    held: list[socket.socket] = []
+    try:
+        for _ in range(1100):  # the attacker: idle connections, all from 127.0.0.1
+            s = socket.socket()
+            s.settimeout(2)
+            try:
+                s.connect(("127.0.0.1", ctl.rest_port))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        # Another client (another loopback source address) asks while they are held.
+        t0 = time.monotonic()
+        status, body = _request(ctl.rest_port, "127.0.0.2", "GET", "/v1/health")
+        answer_s = time.monotonic() - t0
+        health = json.loads(body)
+        time.sleep(0.5)
+        open_now = 0
+        for s in held:  # connections beyond the per-client limit were closed at accept
+            try:
+                s.setblocking(False)
+                open_now += s.recv(1) != b""
+            except BlockingIOError:
+                open_now += 1
+            except OSError:
+                pass
+        deep = b"[" * 5000 + b"]" * 5000
+        deep_status, _ = _request(ctl.rest_port, "127.0.0.3", "PUT", "/v1/metric", deep)
+    finally:
+        for s in held:
+            s.close()
+        ctl.stop()
+    print(
+        f"\n[rest] 1,100 idle connections from one client: {open_now} kept open (limit "
+        f"{PER_CLIENT}); another client's /v1/health answered in {answer_s * 1e3:.0f} ms "
+        f"(bound 1 s); 5,000-deep JSON: HTTP {deep_status}"
+    )
+    assert status == 200 and health["status"] == "ok" and answer_s < 1.0
+    assert open_now <= PER_CLIENT
+    assert deep_status == 400
