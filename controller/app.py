@@ -37,7 +37,7 @@ from controller.northbound.api import ApiContext
 from controller.northbound.rest import harden_wsgi_server, register_rest
 from controller.northbound.view import ControllerView
 from controller.southbound import ofp
-from controller.southbound.ryu_transport import STUCK_S, RyuTransport
+from controller.southbound.ryu_transport import STUCK_S, RyuTransport, room
 from controller.southbound.sessions import Claim, Sessions
 
 REST_CONTEXT = "wsgi"
@@ -142,7 +142,8 @@ class SdnController(app_manager.RyuApp):
                     dp.address,
                     holder.address,
                 )
-                holder.send_msg(holder.ofproto_parser.OFPEchoRequest(holder, data=b"identity"))
+                if room(holder) > 0:  # never wait on it: a full queue is no answer either
+                    holder.send_msg(holder.ofproto_parser.OFPEchoRequest(holder, data=b"id"))
             else:
                 self._refuse(dp, "a claim for it is being settled")
         elif ev.state == DEAD_DISPATCHER:

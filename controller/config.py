@@ -45,6 +45,10 @@ class Config:
     """Seconds between LLDP probes on each switch port."""
     link_timeout: float = 3.5
     """A link not seen by LLDP for this long is removed."""
+    probe_max_age: float = 2.0
+    """An LLDP probe counts only this long after it was sent (and only once)."""
+    host_port_quiet: float = 5.0
+    """A port where a host frame arrived this recently is not believed as a link end."""
     former_link_hold: float = 30.0
     """A port whose link LLDP lost (while the port stayed up) is no access port this long."""
     stats_interval: float = 1.0
@@ -101,6 +105,8 @@ class Config:
         for name in (
             "lldp_interval",
             "link_timeout",
+            "probe_max_age",
+            "host_port_quiet",
             "stats_interval",
             "barrier_timeout",
             "former_link_hold",

@@ -129,7 +129,10 @@ class ControllerCore:
                 self.forwarding.forward(frame.src, frame.dst, HeldPacket(dpid, in_port, data), now)
 
     def _on_lldp(self, dpid: int, in_port: int, data: bytes, now: float) -> None:
-        arrival = self.discovery.on_probe(dpid, in_port, data, now)
+        hosts = self.hosts
+        arrival = self.discovery.on_probe(
+            dpid, in_port, data, now, lambda d, p: hosts.active_at(d, p, now)
+        )
         if arrival is None:
             return
         self.linkcost.on_probe(arrival.key, arrival.sent_at, now)

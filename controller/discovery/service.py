@@ -8,6 +8,8 @@ what the switches report and what the probes prove; says what changed as a
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.config import Config
@@ -36,6 +38,10 @@ class DiscoveryCounters:
     switch_ups: int = 0
     lldp_in: int = 0
     lldp_rejected: int = 0
+    """Not ours (unsigned, another controller's, forged), too old, or impossible ends."""
+    lldp_replayed: int = 0
+    lldp_reflected: int = 0
+    lldp_at_host_ports: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class DiscoveryService:
         self.graph = graph
         self.probe_key = probe_key_for(nonce)
         self.counters = DiscoveryCounters()
+        self._accepted: OrderedDict[tuple[int, int, float], float] = OrderedDict()
+        """(dpid, port, sent_at) of accepted probes younger than ``probe_max_age``."""
 
     # ------------------------------------------------------------------ switches, ports
     def switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -111,18 +119,49 @@ class DiscoveryService:
         """One LLDP probe out of every up port of every switch."""
         return [m for dpid in self.graph.switches() for m in self.probes_for(dpid, now)]
 
-    def on_probe(self, dpid: int, in_port: int, data: bytes, now: float) -> ProbeArrival | None:
-        """An LLDP frame came in at (dpid, in_port); None unless it is a fresh probe of ours."""
-        self.counters.lldp_in += 1
+    def on_probe(
+        self,
+        dpid: int,
+        in_port: int,
+        data: bytes,
+        now: float,
+        host_active: Callable[[int, int], bool] = lambda dpid, port: False,
+    ) -> ProbeArrival | None:
+        """An LLDP frame came in at (dpid, in_port); None unless it is a fresh probe of
+        ours that could have crossed a cable. A rejected probe changes nothing.
+
+        Accepted: signed with this process's key; at most ``probe_max_age`` old; the
+        first arrival of that probe (a copy is a replay); on another port than the one it
+        left from (a host reflecting it back); neither end a port where a host spoke
+        within ``host_port_quiet`` (``host_active``). The graph then needs the other
+        direction too before the cable is a link."""
+        c = self.counters
+        c.lldp_in += 1
         probe = parse_probe(data)
         if probe is None or not probe.verify(self.probe_key):
-            self.counters.lldp_rejected += 1
+            c.lldp_rejected += 1
             return None  # not ours: another controller's, or forged
+        self._forget_accepted(now)
         age = now - probe.sent_at
-        # Generous (two link timeouts): a busy controller may take a while to get to a
-        # probe, and rejecting every late one would lose every link exactly when busy.
-        if not -0.01 <= age <= 2 * self.config.link_timeout:
-            self.counters.lldp_rejected += 1
-            return None  # a replay of an old probe (or a clock oddity)
         key = LinkKey(probe.dpid, probe.port_no, dpid, in_port)
+        if (probe.dpid, probe.port_no) == (dpid, in_port):
+            c.lldp_reflected += 1
+            return None
+        if not -0.01 <= age <= self.config.probe_max_age or not self.graph.can_link(key):
+            c.lldp_rejected += 1
+            return None  # old (a replay, or a controller too busy to read it in time)
+        ident = (probe.dpid, probe.port_no, probe.sent_at)
+        if ident in self._accepted:
+            c.lldp_replayed += 1
+            return None
+        if host_active(probe.dpid, probe.port_no) or host_active(dpid, in_port):
+            c.lldp_at_host_ports += 1
+            return None
+        self._accepted[ident] = probe.sent_at
         return ProbeArrival(key, probe.sent_at, self.graph.link_seen(key, now))
+
+    def _forget_accepted(self, now: float) -> None:
+        """Accepted probes older than ``probe_max_age`` cannot come again (bounded)."""
+        horizon = now - self.config.probe_max_age - 0.01
+        while self._accepted and next(iter(self._accepted.values())) < horizon:
+            self._accepted.popitem(last=False)

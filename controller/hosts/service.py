@@ -113,6 +113,11 @@ class HostService:
     def forget_at(self, dpid: int, port: int | None = None) -> list[str]:
         return self.table.forget_at(dpid, port)
 
+    def active_at(self, dpid: int, port: int, now: float) -> bool:
+        """A host frame came in at (dpid, port) within ``host_port_quiet``."""
+        t = self.table.frame_at(dpid, port)
+        return t is not None and now - t < self.config.host_port_quiet
+
     def forget_link_ends(self, key: LinkKey) -> list[str]:
         """Both ends of a cable are switch ports: anything learned there was not a host."""
         forgotten: list[str] = []

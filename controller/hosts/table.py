@@ -30,6 +30,8 @@ class HostTable:
         self._by_mac: dict[str, Host] = {}
         self._by_ip: dict[str, str] = {}
         self._by_port: dict[tuple[int, int], set[str]] = {}
+        self._frame_at: dict[tuple[int, int], float] = {}
+        """When a host frame last came in at a port with hosts (keys: ``_by_port``'s)."""
 
     def learn(
         self, mac: str, dpid: int, port: int, now: float, ipv4: str | None = None
@@ -48,6 +50,7 @@ class HostTable:
             host.dpid, host.port = dpid, port
             self._by_port.setdefault((dpid, port), set()).add(mac)
         host.last_seen = now
+        self._frame_at[(dpid, port)] = now
         if ipv4 and ipv4 != "0.0.0.0":
             if host.ipv4 and host.ipv4 != ipv4 and self._by_ip.get(host.ipv4) == mac:
                 del self._by_ip[host.ipv4]
@@ -68,6 +71,10 @@ class HostTable:
     def at(self, dpid: int, port: int) -> list[Host]:
         return [self._by_mac[m] for m in sorted(self._by_port.get((dpid, port), ()))]
 
+    def frame_at(self, dpid: int, port: int) -> float | None:
+        """When a host frame last came in at (dpid, port), while hosts are known there."""
+        return self._frame_at.get((dpid, port))
+
     def any_at(self, dpid: int, port: int) -> bool:
         """Is any host attached at (dpid, port)? Constant time (called per LLDP probe)."""
         return (dpid, port) in self._by_port
@@ -78,6 +85,7 @@ class HostTable:
             macs.discard(host.mac)
             if not macs:
                 del self._by_port[(host.dpid, host.port)]
+                self._frame_at.pop((host.dpid, host.port), None)
 
     def forget(self, mac: str) -> None:
         host = self._by_mac.pop(mac.lower(), None)

@@ -130,24 +130,32 @@ class NetworkGraph:
         for d in (key.src, key.dst):
             _discard(self._by_switch, d, key)
 
+    def _both_ways(self, key: LinkKey) -> bool:
+        """A cable becomes an edge once LLDP crossed it both ways (one way alone is what a
+        host relaying probes between two access ports could fake)."""
+        return key in self.cables and key.reverse() in self.cables
+
     def _sync(self, pairs: set[tuple[int, int]]) -> TopologyChange:
-        """Make the edge of each (src, dst) pair follow the cables LLDP currently sees.
+        """Make the edge of each (src, dst) pair, and of (dst, src), follow the cables LLDP
+        currently sees: a new edge needs its cable seen both ways; an edge stays while
+        its own direction is seen.
 
         An edge keeps its cable while that cable is fresh (no churn between parallel
         cables); otherwise it moves to the lowest-numbered fresh cable, or disappears.
         """
         added: list[LinkKey] = []
         removed: list[LinkKey] = []
-        for u, v in sorted(pairs):
+        both = self._both_ways
+        for u, v in sorted(pairs | {(v, u) for u, v in pairs}):
             if u not in self.graph or v not in self.graph:
                 continue
             current = self._key(u, v) if self.graph.has_edge(u, v) else None
             if current is not None and current in self.cables:
-                continue
+                continue  # an edge stays while its own direction is seen
             if current is not None:
                 self.graph.remove_edge(u, v)
                 removed.append(current)
-            candidates = sorted(self._by_pair.get((u, v), ()))
+            candidates = sorted(c for c in self._by_pair.get((u, v), ()) if both(c))
             if candidates:
                 self._add_edge(candidates[0], self.cables[candidates[0]])
                 added.append(candidates[0])
@@ -172,12 +180,16 @@ class NetworkGraph:
         s: LinkState = self.graph.edges[u, v]["state"]
         return LinkKey(u, s.src_port, v, s.dst_port)
 
+    def can_link(self, key: LinkKey) -> bool:
+        """Could a cable join these ends: two known switches, known up ports?"""
+        if key.src not in self.graph or key.dst not in self.graph or key.src == key.dst:
+            return False
+        sp, dp = self.ports(key.src).get(key.src_port), self.ports(key.dst).get(key.dst_port)
+        return sp is not None and dp is not None and sp.up and dp.up
+
     def link_seen(self, key: LinkKey, now: float) -> TopologyChange:
         """LLDP from (src, src_port) arrived at (dst, dst_port)."""
-        if key.src not in self.graph or key.dst not in self.graph or key.src == key.dst:
-            return TopologyChange()
-        sp, dp = self.ports(key.src).get(key.src_port), self.ports(key.dst).get(key.dst_port)
-        if sp is None or dp is None or not sp.up or not dp.up:
+        if not self.can_link(key):
             return TopologyChange()
         # Recabling: a cable that shares a port with this one (other than this cable's
         # other direction) no longer exists, in either direction.

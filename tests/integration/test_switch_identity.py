@@ -64,8 +64,8 @@ async def _scenario(ctl: lab.ControllerProcess) -> dict[str, Any]:
             await newcomer.start(timeout=10)
 
             async def taken_over() -> bool:
-                h = await _health(ctl)
-                return bool(h["counters"]["stale_session_replaced"] >= 1)
+                h = await _health(ctl)  # None: the request failed (asked again)
+                return h is not None and h["counters"]["stale_session_replaced"] >= 1
 
             deadline = time.monotonic() + PROBE_S + 5
             while not await taken_over():

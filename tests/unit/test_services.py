@@ -52,9 +52,12 @@ def test_discovery_probes_every_up_port_and_a_probe_back_makes_a_link() -> None:
     assert [p.out_ports for p in probes] == [(1,), (2,)]
     arrival = d.on_probe(2, 1, probes[0].data, now=1.01)
     assert arrival is not None and arrival.key == LinkKey(1, 1, 2, 1)
-    assert arrival.change.added == (LinkKey(1, 1, 2, 1),)
-    assert g.edge(1, 2) is not None and g.edge(2, 1) is None  # one direction so far
-    assert d.counters.lldp_in == 1 and d.counters.lldp_rejected == 0
+    assert not arrival.change and g.edge(1, 2) is None  # one direction is not a link yet
+    back = d.on_probe(1, 1, d.probes_for(2, now=1.02)[0].data, now=1.03)
+    assert back is not None
+    assert set(back.change.added) == {LinkKey(1, 1, 2, 1), LinkKey(2, 1, 1, 1)}
+    assert g.edge(1, 2) is not None and g.edge(2, 1) is not None
+    assert d.counters.lldp_in == 2 and d.counters.lldp_rejected == 0
 
 
 def test_discovery_rejects_forged_stale_and_foreign_probes() -> None:
@@ -128,6 +131,7 @@ def test_linkcost_polls_turns_counters_into_link_figures_and_weights() -> None:
     cfg = Config(model_path="")
     g = two_switches(cfg)
     g.link_seen(LinkKey(1, 1, 2, 1), 0.0)
+    g.link_seen(LinkKey(2, 1, 1, 1), 0.0)
     cost = LinkCostService(cfg, g)
     assert cost.model is None and "model_path" in cost.model_error
     assert cost.stats_requests() == [PortStatsRequest(1), PortStatsRequest(2)]
@@ -152,6 +156,7 @@ def test_linkcost_measures_delay_from_echo_and_probe_times() -> None:
     cfg = Config(model_path="")
     g = two_switches(cfg)
     g.link_seen(LinkKey(1, 1, 2, 1), 0.0)
+    g.link_seen(LinkKey(2, 1, 1, 1), 0.0)
     cost = LinkCostService(cfg, g)
     for d in (1, 2):
         cost.on_echo_reply(d, echo_payload(10.0), 10.002)  # 2 ms control round trip

@@ -67,14 +67,15 @@ def test_switch_reconnect_replaces_ports_and_drops_links(topo: NetworkGraph) -> 
 
 
 # ---------------------------------------------------------------------- links
-def test_link_seen_adds_one_direction_at_a_time(topo: NetworkGraph) -> None:
+def test_a_link_needs_lldp_both_ways(topo: NetworkGraph) -> None:
+    """One direction alone is what two hosts relaying a probe between their access ports
+    could fake: it makes no edge (its ports are no access ports meanwhile)."""
     key = LinkKey(1, 2, 2, 3)
     change = topo.link_seen(key, T0)
-    assert change.added == (key,) and not change.removed
-    assert list(topo.links()) == [key]
-    assert topo.edge(2, 1) is None
+    assert not change and list(topo.links()) == []
+    assert topo.edge(1, 2) is None and topo.edge(2, 1) is None
     change = topo.link_seen(key.reverse(), T0)
-    assert change.added == (key.reverse(),)
+    assert set(change.added) == {key, key.reverse()} and not change.removed
     assert set(topo.links()) == {key, key.reverse()}
     assert topo.out_port(1, 2) == 2 and topo.out_port(2, 1) == 3
     assert topo.link_ports() == {(1, 2), (2, 3)}
@@ -82,7 +83,7 @@ def test_link_seen_adds_one_direction_at_a_time(topo: NetworkGraph) -> None:
 
 def test_link_seen_again_only_refreshes(topo: NetworkGraph) -> None:
     key = LinkKey(1, 2, 2, 3)
-    topo.link_seen(key, T0)
+    both(topo, key)
     version = topo.structure_version
     change = topo.link_seen(key, T0 + 1)
     assert not change
@@ -112,14 +113,16 @@ def test_parallel_cable_is_kept_aside_and_takes_over_when_the_first_fails(
     topo: NetworkGraph,
 ) -> None:
     first, second = LinkKey(1, 1, 2, 1), LinkKey(1, 2, 2, 2)
-    topo.link_seen(first, T0)
-    change = topo.link_seen(second, T0 + 1)
-    assert not change  # the edge stays on the first cable while it is alive
-    assert list(topo.links()) == [first]
+    both(topo, first)
+    topo.link_seen(second, T0 + 1)
+    change = topo.link_seen(second.reverse(), T0 + 1)
+    assert not change  # the edges stay on the first cable while it is alive
+    assert set(topo.links()) == {first, first.reverse()}
     assert topo.is_link_port(1, 2) and topo.is_link_port(2, 2)  # never access ports
     change = topo.port_status(1, PortInfo(1, up=False), T0 + 2)
-    assert change.removed == (first,) and change.added == (second,)
-    assert list(topo.links()) == [second]
+    assert set(change.removed) == {first, first.reverse()}
+    assert set(change.added) == {second, second.reverse()}
+    assert set(topo.links()) == {second, second.reverse()}
 
 
 def test_two_live_parallel_links_do_not_flap(topo: NetworkGraph) -> None:
@@ -135,19 +138,20 @@ def test_two_live_parallel_links_do_not_flap(topo: NetworkGraph) -> None:
 
 def test_recabling_replaces_the_link_that_claimed_the_port(topo: NetworkGraph) -> None:
     old = LinkKey(1, 2, 2, 2)
-    topo.link_seen(old, T0)
+    both(topo, old)
     new = LinkKey(1, 2, 3, 4)  # s1 port 2 now goes to s3 port 4
     change = topo.link_seen(new, T0 + 1)
-    assert change.added == (new,)
-    assert change.removed == (old,)
-    assert list(topo.links()) == [new]
+    assert set(change.removed) == {old, old.reverse()} and not change.added
+    change = topo.link_seen(new.reverse(), T0 + 1)
+    assert set(change.added) == {new, new.reverse()}
+    assert set(topo.links()) == {new, new.reverse()}
 
 
 def test_recabling_drops_the_old_cable_in_both_directions(topo: NetworkGraph) -> None:
     both(topo, LinkKey(1, 2, 2, 2))
-    topo.link_seen(LinkKey(1, 2, 3, 4), T0 + 1)
-    claims = [k for k in topo.links() if (1, 2) in ((k.src, k.src_port), (k.dst, k.dst_port))]
-    assert claims == [LinkKey(1, 2, 3, 4)]
+    both(topo, LinkKey(1, 2, 3, 4), T0 + 1)
+    claims = {k for k in topo.links() if (1, 2) in ((k.src, k.src_port), (k.dst, k.dst_port))}
+    assert claims == {LinkKey(1, 2, 3, 4), LinkKey(3, 4, 1, 2)}
 
 
 def test_port_down_removes_both_directions(topo: NetworkGraph) -> None:
@@ -175,12 +179,24 @@ def test_port_status_on_unknown_switch_or_reserved_port_is_ignored(topo: Network
 def test_expire_links_drops_only_silent_links(topo: NetworkGraph) -> None:
     cfg = topo.config
     fresh, stale = LinkKey(1, 2, 2, 2), LinkKey(2, 3, 3, 3)
-    topo.link_seen(stale, T0)
-    topo.link_seen(fresh, T0 + cfg.link_timeout)
+    both(topo, stale, T0)
+    both(topo, fresh, T0 + cfg.link_timeout)
     assert not topo.expire_links(T0 + cfg.link_timeout)  # exactly at the timeout: kept
     change = topo.expire_links(T0 + cfg.link_timeout + 0.01)
-    assert change.removed == (stale,)
-    assert list(topo.links()) == [fresh]
+    assert set(change.removed) == {stale, stale.reverse()}
+    assert set(topo.links()) == {fresh, fresh.reverse()}
+
+
+def test_a_direction_stays_while_it_is_seen_and_returns_with_the_other(
+    topo: NetworkGraph,
+) -> None:
+    key = LinkKey(1, 2, 2, 2)
+    both(topo, key, T0)
+    topo.link_seen(key, T0 + 3)  # only one direction keeps answering
+    change = topo.expire_links(T0 + topo.config.link_timeout + 0.01)
+    assert change.removed == (key.reverse(),) and list(topo.links()) == [key]
+    change = topo.link_seen(key.reverse(), T0 + 5)
+    assert change.added == (key.reverse(),)
 
 
 # ---------------------------------------------------------------------- access ports
@@ -245,10 +261,10 @@ def test_capacity_config_override_beats_port_speed() -> None:
 
 def test_version_bumps_on_structural_changes_only(topo: NetworkGraph) -> None:
     v0 = topo.structure_version
-    topo.link_seen(LinkKey(1, 2, 2, 2), T0)
+    both(topo, LinkKey(1, 2, 2, 2), T0)
     v1 = topo.structure_version
     assert v1 > v0
-    topo.link_seen(LinkKey(1, 2, 2, 2), T0 + 1)
+    both(topo, LinkKey(1, 2, 2, 2), T0 + 1)
     assert topo.structure_version == v1
     topo.port_status(1, PortInfo(2, up=False), T0 + 2)
     assert topo.structure_version > v1
