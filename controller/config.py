@@ -73,6 +73,14 @@ class Config:
     host_timeout: float = 300.0
     """A host silent this long, with no installed route, is forgotten."""
     max_hosts: int = 100_000
+    max_macs_per_port: int = 64
+    """MACs learned on one access port at most; more are refused (a MAC flood on one port
+    cannot fill the table)."""
+    host_move_quiet: float = 2.0
+    """A known MAC seen at another port is believed to have moved only when its old port
+    is down, or it sent nothing there (no packet-in, no traffic on its routes) this long."""
+    static_hosts: dict[str, str] = field(default_factory=dict)
+    """IPv4 -> MAC bindings no ARP can change ("10.0.0.1" = "00:00:00:00:00:01")."""
     """Host table limit: new MACs beyond it are ignored (and counted) until hosts age out."""
     default_capacity_bps: int = 1_000_000_000
     """Capacity of a link whose port reports no speed and that has no configured capacity."""
@@ -107,6 +115,7 @@ class Config:
             "link_timeout",
             "probe_max_age",
             "host_port_quiet",
+            "host_move_quiet",
             "stats_interval",
             "barrier_timeout",
             "former_link_hold",
@@ -136,6 +145,11 @@ class Config:
             raise ConfigError("link_timeout: must be longer than lldp_interval")
         if self.max_hosts < 1:
             raise ConfigError("max_hosts: must be >= 1")
+        if self.max_macs_per_port < 1:
+            raise ConfigError("max_macs_per_port: must be >= 1")
+        for ip, mac in self.static_hosts.items():
+            if not (_is_ipv4(ip) and _is_mac(mac)):
+                raise ConfigError(f"static_hosts: {ip!r} = {mac!r} is not IPv4 = MAC")
         if self.default_capacity_bps <= 0:
             raise ConfigError("default_capacity_bps: must be > 0")
         if self.rest_token_reads and not self.rest_token:
@@ -169,6 +183,18 @@ def parse_link_key(key: str) -> tuple[int, int]:
         raise ConfigError(f"link_capacity_bps: key {key!r} is not 'SRC_DPID-DST_DPID'") from None
 
 
+def _is_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def _is_mac(text: str) -> bool:
+    parts = text.split(":")
+    return len(parts) == 6 and all(
+        len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts
+    )
+
+
 def _check_type(name: str, value: Any, expected: Any) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -178,11 +204,12 @@ def _check_type(name: str, value: Any, expected: Any) -> Any:
         raise ConfigError(f"{name}: expected true or false, got {type(value).__name__}")
     if expected in (float, str) and not isinstance(value, expected):
         raise ConfigError(f"{name}: expected {expected.__name__}, got {type(value).__name__}")
-    if expected == dict[str, int]:
+    if expected in (dict[str, int], dict[str, str]):
+        inner = int if expected == dict[str, int] else str
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{name}: expected a table of integers")
+            raise ConfigError(f"{name}: expected a table of {inner.__name__} values")
         for k, v in value.items():
-            _check_type(f"{name}.{k}", v, int)
+            _check_type(f"{name}.{k}", v, inner)
         return dict(value)
     return value
 

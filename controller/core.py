@@ -53,7 +53,7 @@ class ControllerCore:
         self.graph = NetworkGraph(config)
         self.router = Router(self.graph)
         self.discovery = DiscoveryService(config, self.graph, nonce)
-        self.hosts = HostService(config, self.graph)
+        self.hosts = HostService(config, self.graph, self._port_receiving)
         self.linkcost = LinkCostService(config, self.graph)
         self.forwarding = ForwardingRuntime(
             config,
@@ -240,6 +240,12 @@ class ControllerCore:
         if change.removed:
             dead = {(k.src, k.dst) for k in change.removed}
             self.forwarding.reroute(dead | {(v, u) for u, v in dead}, now)
+
+    def _port_receiving(self, dpid: int, port: int, now: float) -> bool:
+        """The switch port received traffic in its latest counters (a host there sends)."""
+        t = self.linkcost.traffic.get(dpid, port)
+        fresh = 2 * self.config.stats_interval
+        return bool(t and t.current and t.current.rx_bps > 0 and now - t.current.at <= fresh)
 
     def _send(self, msgs: Iterable[Message]) -> None:
         for msg in msgs:

@@ -545,15 +545,22 @@ class FakeNetwork:
         pa = self.link_port(a, b)
         self.lldp_blocked.add(frozenset({(a, pa), self.wires[(a, pa)]}))
 
-    def move_host(self, name: str, dpid: int, port: int | None = None) -> FakeHost:
-        """Re-attach a host to a free port (the first free one of ``dpid`` by default)."""
+    def move_host(
+        self, name: str, dpid: int, port: int | None = None, unplug: bool = True
+    ) -> FakeHost:
+        """Re-attach a host to a free port (the first free one of ``dpid`` by default).
+        ``unplug``: its old port goes down (the switch reports it), as when a cable is
+        pulled; otherwise the old port stays up (the host just left it)."""
         free = self.free_ports(dpid)
         if port is None:
             port = free[0]
         if port not in free:
             raise ValueError(f"port {dpid}/{port} is not free")
         h = self.hosts[name]
+        old = (h.dpid, h.port)
         h.dpid, h.port = dpid, port
+        if unplug:
+            self.set_port(*old, up=False)
         return h
 
     def idle_timeout(self, dpid: int, cookie: int) -> Sent:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.config import Config
@@ -20,6 +21,9 @@ from controller.southbound.messages import OFPP_CONTROLLER, Message, PacketOut
 
 log = logging.getLogger("controller.hosts")
 
+MAX_REFUSED_MOVES = 4096
+"""Recently refused moves remembered (a second, to answer repeats without work)."""
+
 
 @dataclass
 class HostCounters:
@@ -28,6 +32,11 @@ class HostCounters:
     arp_proxied: int = 0
     hosts_aged_out: int = 0
     hosts_refused: int = 0
+    """New MACs beyond ``max_hosts`` or ``max_macs_per_port``."""
+    moves_refused: int = 0
+    """A known MAC at another port while its old one is up and it is not silent there."""
+    ip_claims_refused: int = 0
+    """ARP claiming an address bound to another MAC (dropped, never flooded)."""
 
 
 @dataclass
@@ -42,11 +51,19 @@ class EdgeDecision:
 
 
 class HostService:
-    def __init__(self, config: Config, graph: NetworkGraph) -> None:
+    def __init__(
+        self,
+        config: Config,
+        graph: NetworkGraph,
+        port_busy: Callable[[int, int, float], bool] = lambda dpid, port, now: False,
+    ) -> None:
         self.config = config
         self.graph = graph
-        self.table = HostTable()
+        self.table = HostTable(config.static_hosts)
         self.counters = HostCounters()
+        self.port_busy = port_busy
+        """Does a switch port receive traffic now (its rx counters grew lately)?"""
+        self._refused_moves: OrderedDict[str, float] = OrderedDict()  # mac -> when
         self._recent_floods: OrderedDict[bytes, float] = OrderedDict()
         self._last_sweep = 0.0
 
@@ -60,25 +77,24 @@ class HostService:
             self.counters.flood_duplicates_dropped += 1
             return EdgeDecision()
         src = frame.src
-        if self.table.by_mac(src) is None and len(self.table) >= self.config.max_hosts:
-            self.counters.hosts_refused += 1  # a MAC flood must not grow the table forever
+        if not self._may_learn(src, dpid, in_port, now):
             return EdgeDecision()
         decision = EdgeDecision()
         arp = frame.arp
-        sender_ip = None
-        if arp is not None and arp.sender_mac == src:
-            sender_ip = arp.sender_ip
-        elif frame.ipv4 is not None:
-            sender_ip = frame.ipv4.src
+        sender_ip = arp.sender_ip if arp is not None and arp.sender_mac == src else None
+        if sender_ip is not None and not self.table.may_bind(src, sender_ip):
+            self.counters.ip_claims_refused += 1  # poisoning: never learned, never flooded
+            log.info("refused %s claiming %s (bound to another host)", src, sender_ip)
+            return decision
         decision.moved = self.table.learn(src, dpid, in_port, now, sender_ip)
         if decision.moved is not None:
             m = decision.moved
             log.info("host %s moved from %s to %s", m.mac, m.old, m.new)
         if arp is not None and arp.opcode == ARP_REQUEST:
-            target = self.table.by_ip(arp.target_ip)
-            if target is not None and target.mac != src:
+            target = self.table.mac_for_ip(arp.target_ip)
+            if target is not None and target != src:
                 self.counters.arp_proxied += 1
-                reply = arp_reply(arp.sender_mac, arp.sender_ip, target.mac, arp.target_ip)
+                reply = arp_reply(arp.sender_mac, arp.sender_ip, target, arp.target_ip)
                 decision.messages.append(PacketOut(dpid, OFPP_CONTROLLER, (in_port,), reply))
             else:
                 decision.messages += self.flood(dpid, in_port, data, now)
@@ -87,6 +103,38 @@ class HostService:
         else:
             decision.route = True
         return decision
+
+    def _may_learn(self, mac: str, dpid: int, port: int, now: float) -> bool:
+        """A new MAC within the table's and the port's limits; a known one at a new port
+        only when its old port is gone or down, or it went silent there."""
+        known = self.table.by_mac(mac)
+        if known is not None and (known.dpid, known.port) == (dpid, port):
+            return True
+        if known is None and len(self.table) >= self.config.max_hosts:
+            self.counters.hosts_refused += 1  # a MAC flood must not grow the table forever
+            return False
+        if self.table.count_at(dpid, port) >= self.config.max_macs_per_port:
+            self.counters.hosts_refused += 1
+            return False
+        if known is None:
+            return True
+        refused = self._refused_moves.get(mac)
+        if refused is not None and now - refused < 1.0:
+            self.counters.moves_refused += 1  # asked again at once: same answer, no work
+            return False
+        if self.graph.is_access_port(known.dpid, known.port, now) and (
+            now - known.last_frame < self.config.host_move_quiet
+            or self.port_busy(known.dpid, known.port, now)
+        ):
+            self.counters.moves_refused += 1
+            self._refused_moves[mac] = now
+            self._refused_moves.move_to_end(mac)
+            while len(self._refused_moves) > MAX_REFUSED_MOVES:
+                self._refused_moves.popitem(last=False)
+            log.info("refused a move of %s to (%016x, %d): still at %s", mac, dpid, port,
+                     (known.dpid, known.port))  # fmt: skip
+            return False
+        return True
 
     def flood(self, dpid: int, in_port: int, data: bytes, now: float) -> list[Message]:
         """Deliver to every access port of every switch (never across a switch link).

@@ -74,16 +74,24 @@ def test_host_changing_its_ip_drops_the_old_one() -> None:
     assert t.by_ip("10.0.0.9").mac == A  # type: ignore[union-attr]
 
 
-def test_ip_moving_to_another_mac() -> None:
+def test_an_address_stays_with_its_first_owner_until_it_is_gone() -> None:
     t = HostTable()
     t.learn(A, 1, 1, 0.0, "10.0.0.1")
-    t.learn(B, 2, 1, 1.0, "10.0.0.1")  # e.g. a failover address
-    assert t.by_ip("10.0.0.1").mac == B  # type: ignore[union-attr]
-    assert t.by_mac(A).ipv4 is None  # type: ignore[union-attr]
-    # The old owner is still a host, and forgetting it does not take B's address.
-    t.forget(A)
-    assert t.by_ip("10.0.0.1").mac == B  # type: ignore[union-attr]
-    assert t.by_mac(A) is None
+    assert not t.may_bind(B, "10.0.0.1")
+    t.learn(B, 2, 1, 1.0, "10.0.0.1")  # a second claim: B is learned, the address is not
+    assert t.by_ip("10.0.0.1").mac == A  # type: ignore[union-attr]
+    assert t.by_mac(B).ipv4 is None  # type: ignore[union-attr]
+    t.forget(A)  # the owner is gone: the address is free (e.g. a failover address)
+    assert t.bind(B, "10.0.0.1") and t.by_ip("10.0.0.1").mac == B  # type: ignore[union-attr]
+
+
+def test_static_bindings_never_change() -> None:
+    t = HostTable(static={"10.0.0.9": A.upper()})
+    assert t.mac_for_ip("10.0.0.9") == A  # known before the host ever spoke
+    t.learn(B, 2, 1, 1.0, "10.0.0.9")
+    assert t.mac_for_ip("10.0.0.9") == A and t.by_mac(B).ipv4 is None  # type: ignore[union-attr]
+    t.learn(A, 1, 1, 2.0, "10.0.0.9")
+    assert t.by_ip("10.0.0.9").mac == A  # type: ignore[union-attr]
 
 
 def test_forget() -> None:

@@ -116,7 +116,8 @@ def test_hosts_report_moves_bound_the_table_and_age_out() -> None:
     cfg = Config(max_hosts=1, host_timeout=5.0)
     hosts = HostService(cfg, two_switches(cfg))
     hosts.on_frame(arp_request(A, "10.0.0.1", "10.0.0.1"), 1, 2, b"a", 10.0)
-    moved = hosts.on_frame(arp_request(A, "10.0.0.1", "10.0.0.1"), 2, 2, b"b", 11.0).moved
+    later = 10.0 + cfg.host_move_quiet  # silent at its old port since: a move
+    moved = hosts.on_frame(arp_request(A, "10.0.0.1", "10.0.0.1"), 2, 2, b"b", later).moved
     assert moved is not None and (moved.old, moved.new) == ((1, 2), (2, 2))
     hosts.on_frame(arp_request(B, "10.0.0.2", "10.0.0.2"), 1, 2, b"c", 11.0)
     assert hosts.table.by_mac(B) is None and hosts.counters.hosts_refused == 1
