@@ -74,6 +74,9 @@ class Config:
     """A host silent this long, with no installed route, is forgotten."""
     max_hosts: int = 100_000
     max_macs_per_port: int = 64
+    packet_in_rate: float = 200.0
+    """Host packet-ins looked at per access port per second (burst: twice that); more are
+    dropped before parsing, so one flooding host cannot starve LLDP or other hosts."""
     """MACs learned on one access port at most; more are refused (a MAC flood on one port
     cannot fill the table)."""
     host_move_quiet: float = 2.0
@@ -116,6 +119,7 @@ class Config:
             "probe_max_age",
             "host_port_quiet",
             "host_move_quiet",
+            "packet_in_rate",
             "stats_interval",
             "barrier_timeout",
             "former_link_hold",

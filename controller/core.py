@@ -29,6 +29,7 @@ from controller.network.model import PortInfo, TopologyChange
 from controller.routing.paths import Router
 from controller.southbound.frames import FrameError, parse_frame
 from controller.southbound.messages import FlowCounters, Message, PortCounters
+from controller.southbound.ratelimit import PacketInLimiter
 from controller.southbound.transport import Transport
 
 
@@ -39,6 +40,8 @@ class PacketCounters:
     bad_inner_headers: int = 0
     unclassified_port_drops: int = 0
     transit_misses: int = 0
+    rate_limited: int = 0
+    """Packet-ins dropped unread: their port was over ``packet_in_rate``."""
     fabric_multicast_drops: int = 0
 
 
@@ -64,6 +67,7 @@ class ControllerCore:
             transport,
         )
         self.counters = PacketCounters()
+        self.limiter = PacketInLimiter(config.packet_in_rate, 2 * config.packet_in_rate)
         self.extra_counters: list[Any] = []
         """Counter dataclasses of the shell (sessions, transport), shown with the rest."""
         self._next_reoptimize = 0.0
@@ -81,6 +85,7 @@ class ControllerCore:
         self._send(self.discovery.probes_for(dpid, now))
 
     def on_switch_down(self, dpid: int, now: float) -> None:
+        self.limiter.forget(dpid)
         self.forwarding.on_switch_gone(dpid)
         change = self.discovery.switch_down(dpid, now)
         self.linkcost.forget_switch(dpid)
@@ -96,7 +101,10 @@ class ControllerCore:
     def on_packet_in(self, dpid: int, in_port: int, data: bytes, now: float) -> None:
         """A packet reached the controller (table miss or LLDP)."""
         self.counters.packet_ins += 1
-        if not self.graph.has_switch(dpid):
+        if not self.graph.has_switch(dpid) or in_port not in self.graph.ports(dpid):
+            return
+        if not self.limiter.allow(dpid, in_port, data, now):
+            self.counters.rate_limited += 1
             return
         try:
             # Lenient: a broken ARP/IPv4 header still has a readable Ethernet header.
