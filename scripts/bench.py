@@ -569,6 +569,97 @@ def bench_rest(res: Results, quick: bool) -> None:
     res.add("rest", "path / health throughput ratio", path["qps"] / base["qps"], "x")
 
 
+# ----------------------------------------------------------------------------- flood
+FLOODER = r"""
+import socket, struct, sys, time
+iface, pps, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+ip = bytes.fromhex("450000200000000040110000") + bytes([10, 0, 0, 1, 10, 0, 0, 250])
+udp = struct.pack("!HHHH", 9, 9, 12, 0) + b"flood!"
+t0, sent = time.monotonic(), 0
+while time.monotonic() - t0 < seconds and sent < pps * seconds:
+    for _ in range(100):  # a unicast to nobody: every frame misses the table
+        dst = b"\x02\xff" + sent.to_bytes(4, "big")
+        s.send(dst + bytes.fromhex("000000000001") + b"\x08\x00" + ip + udp)
+        sent += 1
+    ahead = sent / pps - (time.monotonic() - t0)
+    if ahead > 0:
+        time.sleep(ahead)
+print(sent, time.monotonic() - t0)
+"""
+
+
+def _flood_once(workdir: Path, rate: float, pps: int, seconds: float) -> dict[str, Any]:
+    """ring,4: flood from h1 at ``pps`` for ``seconds`` while polling /v1/health."""
+    import urllib.request
+
+    from testbed import lab
+    from topologies import build_topo
+
+    topo = build_topo("ring,4")
+    cfg = lab.write_controller_config(topo, workdir / f"flood-{rate:g}.toml", packet_in_rate=rate)
+    with lab.lab(topo, config_file=cfg) as (ctl, net):
+        net.wait_discovered(ctl)
+        links = lab.get_json(f"{ctl.rest_url}/v1/health")["links"]
+        script = workdir / "flooder.py"
+        script.write_text(FLOODER)
+        h1 = net.host("h1")
+        before = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]
+        h1.cmd(f"python3 {script} h1-eth0 {pps} {seconds} > {workdir}/flood.out 2>&1 &")
+        latencies, min_links, t0 = [], links, time.monotonic()
+        while time.monotonic() - t0 < seconds + 2:
+            t = time.monotonic()
+            try:
+                with urllib.request.urlopen(f"{ctl.rest_url}/v1/health", timeout=5) as r:
+                    health = json.loads(r.read())
+                latencies.append(time.monotonic() - t)
+                min_links = min(min_links, health["links"])
+            except OSError:
+                latencies.append(5.0)
+            time.sleep(0.2)
+        after = lab.get_json(f"{ctl.rest_url}/v1/health")["counters"]
+        sent = (workdir / "flood.out").read_text().split()
+        return {
+            "links": links,
+            "min_links": min_links,
+            "max_health_s": max(latencies),
+            "p50_health_s": statistics.median(latencies),
+            "sent": int(sent[0]) if sent else 0,
+            "packet_ins": after["packet_ins"] - before["packet_ins"],
+            "rate_limited": after.get("rate_limited", 0) - before.get("rate_limited", 0),
+            "pingable": net.ping("h2", "h3", count=2),
+        }
+
+
+def bench_flood(res: Results, quick: bool) -> None:
+    import tempfile
+
+    pps, seconds = 10_000, 5.0 if quick else 10.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, rate in (("packet_in_rate 200 (default)", 200.0), ("no limit", 1e9)):
+            r = _flood_once(Path(tmp), rate, pps, seconds)
+            extra = {k: v for k, v in r.items() if k not in ("min_links", "max_health_s")}
+            res.add(
+                "flood",
+                f"ring,4, {pps} frames/s from h1 for {seconds:g} s, {label}: fewest links",
+                r["min_links"],
+                "links",
+                target=f"= {r['links']} (none dropped)",
+                met=r["min_links"] == r["links"],
+                **extra,
+            )
+            res.add(
+                "flood",
+                f"ring,4, {pps} frames/s from h1 for {seconds:g} s, {label}: slowest /v1/health",
+                r["max_health_s"],
+                "s",
+                target="< 1 s",
+                met=r["max_health_s"] < 1.0,
+                **extra,
+            )
+
+
 # ----------------------------------------------------------------------------- registry
 BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "path": bench_path,
@@ -578,6 +669,7 @@ BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "discovery": bench_discovery,
     "flowsetup": bench_flowsetup,
     "rest": bench_rest,
+    "flood": bench_flood,
 }
 
 
