@@ -10,9 +10,11 @@ stats rounds, housekeeping) runs in ``hub.spawn`` loops with jitter.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import secrets
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +28,7 @@ if __package__ in (None, ""):
 from ryu import cfg
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
+from ryu.controller import controller as ryu_controller
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.lib import hub
@@ -48,6 +51,61 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 cfg.CONF.set_default("ofp_listen_host", "127.0.0.1")
 cfg.CONF.set_default("wsapi_host", "127.0.0.1")
 harden_wsgi_server()
+
+TLS_HANDSHAKE_S = 10.0
+
+
+class TlsStreamServer(hub.StreamServer):
+    """Ryu's OpenFlow listener with TLS that serves every switch, not just the first.
+
+    Ryu 4.34's ``StreamServer`` pops the SSL context out of its shared arguments while
+    wrapping the first connection, so every later one is wrapped without a certificate
+    and fails its handshake (OVS: "sslv3 alert handshake failure"): with TLS on, only
+    one switch could ever connect. Here the context is built once (TLS 1.2 at least), and
+    a client that does not finish its handshake within ``TLS_HANDSHAKE_S`` is dropped."""
+
+    def __init__(self, listen_info, handle=None, backlog=None, spawn="default", **ssl_args):
+        ctx = ssl_args.pop("ssl_ctx", None)
+        if ctx is None:
+            super().__init__(listen_info, handle, backlog, spawn, **ssl_args)
+            return
+        super().__init__(listen_info, handle, backlog, spawn)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(ssl_args["certfile"], ssl_args["keyfile"])
+        if "cert_reqs" in ssl_args:
+            ctx.verify_mode = ssl_args["cert_reqs"]
+        if "ca_certs" in ssl_args:
+            ctx.load_verify_locations(ssl_args["ca_certs"])
+        plain: Any = self.handle  # type: ignore[has-type]
+
+        def handshake_then_handle(sock: Any, addr: Any) -> None:
+            sock.settimeout(TLS_HANDSHAKE_S)
+            try:
+                tls = ctx.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError) as exc:
+                logging.getLogger("controller.app").warning(
+                    "OpenFlow TLS handshake from %s refused: %s", addr, exc
+                )
+                sock.close()
+                return
+            plain(tls, addr)
+
+        self.handle = handshake_then_handle
+
+
+ryu_controller.StreamServer = TlsStreamServer
+
+
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
+
+
+def timestamp_logs() -> None:
+    """Ryu's handlers print the bare message: give every line a time, a level and its
+    logger (handlers that a --log-config-file formatted keep their format)."""
+    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    for handler in logging.getLogger().handlers:
+        if handler.formatter is None:
+            handler.setFormatter(formatter)
 
 
 def flushing(handler: Callable[..., None]) -> Callable[..., None]:
@@ -86,6 +144,7 @@ class SdnController(app_manager.RyuApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        timestamp_logs()
         self.config = load_config()
         self.transport = RyuTransport()
         self.sessions = Sessions(self.transport.datapaths, dead_state=DEAD_DISPATCHER)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import time
@@ -62,6 +63,8 @@ def test_listeners_default_to_loopback_and_a_public_rest_bind_needs_a_token(
         f"a token: exit {refused.returncode}, {refused.stderr.strip().splitlines()[-1]!r}"
     )
     assert bound == [f"127.0.0.1:{of_port}", f"127.0.0.1:{rest_port}"]
+    started = next(line for line in log.read_text().splitlines() if "sdn controller:" in line)
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} INFO ", started), started
     assert refused.returncode != 0
     assert "refusing to start" in refused.stderr and "rest_token" in refused.stderr
 
