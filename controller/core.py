@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.config import METRIC_CHOICES, Config
-from controller.discovery.service import DiscoveryService, switch_reset
+from controller.discovery.service import DiscoveryService, base_flows
+from controller.forwarding.adoption import FlowAdoption
+from controller.forwarding.records import PairIds, first_pair_id
 from controller.forwarding.runtime import ForwardingRuntime, HeldPacket
 from controller.hosts.service import HostService
 from controller.linkcost.service import LinkCostService
@@ -65,6 +67,10 @@ class ControllerCore:
             self.hosts.table.by_mac,
             self.effective_metric,
             transport,
+            PairIds(first_pair_id(nonce)),
+        )
+        self.adoption = FlowAdoption(
+            config, self.graph, self.hosts.table, self.forwarding, transport
         )
         self.counters = PacketCounters()
         self.limiter = PacketInLimiter(config.packet_in_rate, 2 * config.packet_in_rate)
@@ -76,12 +82,14 @@ class ControllerCore:
 
     # ================================================================== switches
     def on_switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> None:
-        """A switch finished its handshake: reset our flows on it and take its ports."""
+        """A switch finished its handshake: take its ports, add the base entries again and
+        read its path flows (kept, and adopted or deleted once the view is rebuilt)."""
         change = self.discovery.switch_up(dpid, ports, now)
-        self._send(switch_reset(dpid))
+        self._send(base_flows(dpid))
         self.forwarding.drop_hosts(self.hosts.forget_at(dpid))
         # Every other pair through it used one of its links, which are gone until probed.
         self._topology_changed(change, now)
+        self._send(self.adoption.switch_up(dpid, now))
         self._send(self.discovery.probes_for(dpid, now))
 
     def on_switch_down(self, dpid: int, now: float) -> None:
@@ -94,6 +102,8 @@ class ControllerCore:
 
     def on_port_status(self, dpid: int, port: PortInfo, now: float, deleted: bool = False) -> None:
         self._topology_changed(self.discovery.port_status(dpid, port, now, deleted), now)
+        if deleted:  # what was attached there is not (a moved host is learned again)
+            self.forwarding.drop_hosts(self.hosts.forget_at(dpid, port.port_no))
         if deleted or not port.up:
             self.forwarding.drop_at_port(dpid, port.port_no)
 
@@ -161,6 +171,7 @@ class ControllerCore:
         self.discovery.traffic_seen(self.linkcost.on_port_stats(dpid, counters, now), now)
 
     def on_flow_stats(self, dpid: int, flows: list[FlowCounters], now: float) -> None:
+        self.adoption.on_flow_stats(dpid, flows, now)
         self.forwarding.on_flow_stats(dpid, flows, now)
 
     def on_echo_reply(self, dpid: int, data: bytes, now: float) -> None:
@@ -184,6 +195,7 @@ class ControllerCore:
         """Housekeeping: install timeouts, silent links, flood fingerprints, idle hosts,
         and (every ``reoptimize_interval``, or at once when asked) re-optimization."""
         self.forwarding.expire(now)
+        self.adoption.tick(now)
         self._topology_changed(self.discovery.expire(now), now)
         self.hosts.tick(now, self.forwarding.hosts_in_use())
         interval = self.config.reoptimize_interval

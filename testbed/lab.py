@@ -309,6 +309,7 @@ class ControllerProcess:
     config_file: Path | None = None
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    restarts: int = 0
 
     def start(self, timeout: float = 30) -> None:
         self.of_port = self.of_port or free_tcp_port()
@@ -354,6 +355,17 @@ class ControllerProcess:
         except LabError:
             self.stop()
             raise
+
+    def restart(self, timeout: float = 30) -> None:
+        """Stop the process and start a new one on the same OpenFlow and REST ports (a
+        controller restart: the switches reconnect to the new process, which logs to a
+        file of its own next to the first)."""
+        self.stop()
+        self.restarts += 1
+        if self.log_path is not None:
+            first = self.log_path.name.split(".restart")[0].removesuffix(".log")
+            self.log_path = self.log_path.with_name(f"{first}.restart{self.restarts}.log")
+        self.start(timeout)
 
     @property
     def pid(self) -> int | None:
@@ -514,6 +526,38 @@ class LabNetwork:
 
     def host(self, name: str) -> Any:
         return self.net.get(name)
+
+    def _switch_end(self, host: str) -> Any:
+        """The switch-side interface of a host's (first) cable."""
+        hintf = self.host(host).defaultIntf()
+        link = hintf.link
+        return link.intf2 if link.intf1 is hintf else link.intf1
+
+    def unplug_host(self, host: str) -> tuple[str, int]:
+        """Delete the switch port of a host's cable (OpenFlow: a port-status DELETE); the
+        host keeps its interface, now attached to nothing. Returns (switch, old port)."""
+        sintf = self._switch_end(host)
+        switch = sintf.node
+        port = switch.ports[sintf]
+        run(["ovs-vsctl", "del-port", switch.name, sintf.name])
+        return switch.name, port
+
+    def move_host(self, host: str, to_switch: str) -> int:
+        """Move a host's cable to another switch, as Mininet's mobility example does: its
+        port is deleted from its switch and the same interface added to ``to_switch``
+        (Mininet's bookkeeping follows, so teardown finds it there). Returns the new
+        OpenFlow port number."""
+        sintf = self._switch_end(host)
+        old, new = sintf.node, self.net.get(to_switch)
+        self.unplug_host(host)
+        port = new.newPort()
+        run(["ovs-vsctl", "add-port", new.name, sintf.name, "--", "set", "Interface",
+             sintf.name, f"ofport_request={port}"])  # fmt: skip
+        del old.intfs[old.ports.pop(sintf)]
+        old.nameToIntf.pop(sintf.name, None)
+        new.addIntf(sintf, port=port)
+        sintf.node = new
+        return port
 
     def ping(self, src: str, dst: str, count: int = 1, timeout_s: int = 2) -> bool:
         h1, h2 = self.host(src), self.host(dst)

@@ -36,7 +36,9 @@ from controller.southbound.messages import (
     OFPP_TABLE,
     PAIR_MASK,
     FlowAdd,
+    FlowCounters,
     FlowDelete,
+    FlowStatsRequest,
     Match,
     Message,
     PacketOut,
@@ -103,7 +105,8 @@ def _normal_match(m: Match) -> Match:
 
 class FlowTable:
     """Table 0 of one switch: FlowAdd adds or replaces by (priority, match);
-    FlowDelete removes every entry whose cookie matches under the mask."""
+    FlowDelete removes every entry whose cookie matches under the mask (a strict one, with
+    a match: only the entry of that priority and match, if its cookie matches)."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, Match], FlowEntry] = {}
@@ -122,8 +125,9 @@ class FlowTable:
             )
         elif isinstance(msg, FlowDelete):
             mask = msg.cookie_mask
+            strict = None if msg.match is None else (msg.priority, _normal_match(msg.match))
             for key, entry in list(self.entries.items()):
-                if entry.cookie & mask == msg.cookie & mask:
+                if entry.cookie & mask == msg.cookie & mask and strict in (None, key):
                     del self.entries[key]
         else:  # pragma: no cover - a test bug
             raise TypeError(f"not a flow message: {msg!r}")
@@ -152,6 +156,16 @@ class FlowTable:
 
     def flows(self) -> list[FlowEntry]:
         return sorted(self.entries.values(), key=lambda e: (-e.priority, repr(e.match)))
+
+    def stats(self, cookie: int, mask: int) -> list[FlowCounters]:
+        """A flow-stats reply's entries: what each matching entry is (no byte counters)."""
+        found = [e for e in self.flows() if e.cookie & mask == cookie & mask]
+        return [
+            FlowCounters(
+                e.cookie, 0, 0, e.match, e.out_port, e.priority, e.idle_timeout, e.hard_timeout
+            )
+            for e in found
+        ]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -296,7 +310,13 @@ class _HostSends:
     data: bytes
 
 
-_Event = _PacketIn | _BarrierReply | _Error | _HostSends
+@dataclass(frozen=True)
+class _FlowStatsReply:
+    dpid: int
+    flows: tuple[FlowCounters, ...]
+
+
+_Event = _PacketIn | _BarrierReply | _Error | _HostSends | _FlowStatsReply
 
 
 @dataclass(frozen=True)
@@ -496,6 +516,18 @@ class FakeNetwork:
             if dpid not in self.connected:
                 self.connect(dpid)
 
+    def restart_controller(self, nonce: int | None = None) -> ControllerCore:
+        """The controller process is replaced by a new one that knows nothing (``nonce``:
+        the new process's, by default another one). The switches lose their connections
+        but keep their flow tables (OVS fail-secure); ``connect``/``start`` reconnects."""
+        self.connected.clear()
+        self._queue.clear()
+        self.pending_barriers.clear()
+        self._stage_messages.clear()
+        nonce = self.core.nonce + 1 if nonce is None else nonce
+        self.core = ControllerCore(self.config, _Wire(self), nonce=nonce)
+        return self.core
+
     def lldp_round(self) -> None:
         self.call(lambda: self.core.lldp_round(self.now))
 
@@ -672,6 +704,9 @@ class FakeNetwork:
             self.tables.apply(msg)
         elif isinstance(msg, PacketOut):
             self._packet_out(msg, self._ctx)
+        elif isinstance(msg, FlowStatsRequest):  # answered in turn, like a barrier
+            flows = self.tables.table(msg.dpid).stats(msg.cookie, msg.cookie_mask)
+            self._queue.append(_FlowStatsReply(msg.dpid, tuple(flows)))
         return True
 
     def barrier(self, dpid: int, xid: int) -> bool:
@@ -799,6 +834,9 @@ class FakeNetwork:
                         self.core.on_barrier_reply(ev.dpid, ev.xid, self.now)
                 elif isinstance(ev, _Error):
                     self.core.on_error(ev.dpid, ev.xid, "refused by the fake switch")
+                elif isinstance(ev, _FlowStatsReply):
+                    if ev.dpid in self.connected:
+                        self.core.on_flow_stats(ev.dpid, list(ev.flows), self.now)
                 else:
                     h = self.hosts[ev.host]
                     if self.ports[h.dpid][h.port].up:

@@ -17,13 +17,10 @@ from controller.discovery.lldp import build_probe, parse_probe
 from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, PortInfo, TopologyChange
 from controller.southbound.messages import (
-    COOKIE_APP,
-    COOKIE_APP_MASK,
     COOKIE_BASE,
     ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
     FlowAdd,
-    FlowDelete,
     Match,
     Message,
     PacketOut,
@@ -58,11 +55,11 @@ def probe_key_for(nonce: int) -> bytes:
     return hashlib.sha256(b"sdn-lldp" + nonce.to_bytes(32, "big")).digest()
 
 
-def switch_reset(dpid: int) -> list[Message]:
-    """What a newly connected switch gets: our old flows deleted (a foreign flow is left
-    alone), a table-miss entry and an LLDP-to-controller entry."""
+def base_flows(dpid: int) -> list[FlowAdd]:
+    """What every connected switch holds besides path flows: a table-miss entry and an
+    LLDP-to-controller entry (added again at each switch up; an add replaces in place).
+    Its path flows are left alone: see :mod:`controller.forwarding.adoption`."""
     return [
-        FlowDelete(dpid, COOKIE_APP, COOKIE_APP_MASK),
         FlowAdd(dpid, Match(), OFPP_CONTROLLER, PRIORITY_MISS, COOKIE_BASE),
         FlowAdd(dpid, Match(eth_type=ETH_TYPE_LLDP), OFPP_CONTROLLER, PRIORITY_LLDP, COOKIE_BASE),
     ]

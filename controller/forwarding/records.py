@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import deque
+from collections.abc import Container
 from dataclasses import dataclass, field
 from enum import Enum
 
 from controller.forwarding.plan import Direction, Hop, PairKey, PairPlan
 from controller.routing.paths import Path
-from controller.southbound.messages import Stage, path_cookie
+from controller.southbound.messages import PAIR_BITS, Stage, path_cookie
 
 RATE_WINDOW = 3
 
@@ -147,8 +149,40 @@ class PairRecord:
     def ingress(self, direction: Direction) -> int:
         return self.hops[direction][0].dpid
 
+    def is_ingress_flow(self, dpid: int, cookie: int) -> bool:
+        """Is this the current installation's flow where its direction enters the fabric?"""
+        d = Direction(cookie & 1)
+        return cookie == self.flow_cookie(d) and dpid == self.ingress(d)
+
     def plan(self) -> PairPlan:
         return PairPlan(self.key, self.pair_id, self.generation, self.hops)
+
+
+class PairIds:
+    """Ids for new pairs: counting up from ``start``, never one in use or reserved (carried
+    by flows found on a switch, e.g. a previous controller process's)."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._next = start
+        self._reserved: set[int] = set()
+
+    def reserve(self, pair_id: int) -> None:
+        self._reserved.add(pair_id)
+
+    def allocate(self, in_use: Container[int]) -> int:
+        while True:
+            pair_id, self._next = self._next, self._next % PAIR_BITS + 1
+            if pair_id not in self._reserved and pair_id not in in_use:
+                return pair_id
+
+
+def first_pair_id(nonce: int) -> int:
+    """Where a process starts counting pair ids: random per process (from its nonce), in
+    the lower half of the id space. Ids read from switches are reserved as they are read;
+    this makes it unlikely, too, that a new pair takes the id of a previous process's
+    pair whose switches have not connected yet."""
+    digest = hashlib.blake2b(b"sdn-pair-ids" + nonce.to_bytes(32, "big"), digest_size=8)
+    return 1 + int.from_bytes(digest.digest(), "big") % (PAIR_BITS >> 1)
 
 
 @dataclass
@@ -158,3 +192,8 @@ class ForwardingCounters:
     paths_installed: int = 0
     reroutes: int = 0
     installs_failed: int = 0
+    paths_adopted: int = 0
+    """Pairs found installed on the switches at switch up and taken over as they are."""
+    found_flows_deleted: int = 0
+    """Flows found on the switches at switch up that fit no pair (or an older
+    installation of one), deleted."""

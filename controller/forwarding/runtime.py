@@ -32,6 +32,7 @@ from controller.forwarding.records import (
     Install,
     InstallResult,
     Outcome,
+    PairIds,
     PairRecord,
     PairState,
 )
@@ -78,6 +79,7 @@ class ForwardingRuntime:
         host_of: Callable[[str], Host | None],
         metric: Callable[[], str],
         transport: Transport,
+        pair_ids: PairIds | None = None,
     ) -> None:
         self.config = config
         self.graph = graph
@@ -91,7 +93,7 @@ class ForwardingRuntime:
         """The latest install outcomes (for tests and diagnostics)."""
         self._by_pair_id: dict[int, PairKey] = {}  # index over pairs: _put/_pop only
         self._by_xid: dict[tuple[int, int], PairKey] = {}
-        self._pair_ids = itertools.count(1)
+        self.pair_ids = pair_ids or PairIds()
         self._xids = itertools.count(XID_BASE)
         self._reoptimize_cursor = 0
 
@@ -104,6 +106,15 @@ class ForwardingRuntime:
 
     def installing(self) -> list[PairKey]:
         return sorted(k for k, r in self.pairs.items() if r.install is not None)
+
+    def record_of(self, pair_id: int) -> PairRecord | None:
+        key = self._by_pair_id.get(pair_id)
+        return self.pairs.get(key) if key is not None else None
+
+    def adopt(self, record: PairRecord) -> None:
+        """Take over a pair whose flows a switch already holds (found by adoption)."""
+        self._put(record)
+        self.counters.paths_adopted += 1
 
     # ------------------------------------------------------------------ packets
     def forward(self, src: str, dst: str, packet: HeldPacket, now: float) -> None:
@@ -201,20 +212,15 @@ class ForwardingRuntime:
         parts = split_cookie(cookie)
         if not timed_out or parts is None:
             return
-        pair_id, generation, bit = parts
-        key = self._by_pair_id.get(pair_id)
-        record = self.pairs.get(key) if key is not None else None
-        direction = Direction(bit)
-        if (
-            record is None
-            or generation != record.generation & 0x7FFF
-            or dpid != record.ingress(direction)
-            or direction not in record.live
-        ):
-            return  # an older installation, a non-ingress switch, or done already
+        record, direction = self.record_of(parts[0]), Direction(cookie & 1)
+        if record is None or not record.is_ingress_flow(dpid, cookie):
+            return  # an older installation, or a non-ingress switch
+        if direction not in record.live:
+            return  # done already
         record.live.discard(direction)
+        every_generation = path_cookie(record.pair_id, 0, direction)
         for h in record.hops[direction]:
-            self.transport.send(FlowDelete(h.dpid, path_cookie(pair_id, 0, bit), DIRECTION_MASK))
+            self.transport.send(FlowDelete(h.dpid, every_generation, DIRECTION_MASK))
         if not record.live:
             self._pop(record.key)
 
@@ -228,15 +234,9 @@ class ForwardingRuntime:
         """Byte counters of ingress flows -> each direction's own rate."""
         for f in flows:
             parts = split_cookie(f.cookie)
-            key = self._by_pair_id.get(parts[0]) if parts is not None else None
-            record = self.pairs.get(key) if key is not None else None
-            if record is None or parts is None:
-                continue
-            _, generation, bit = parts
-            d = Direction(bit)
-            if generation != record.generation & 0x7FFF or dpid != record.ingress(d):
-                continue
-            record.observe_ingress_bytes(d, now, f.byte_count)
+            record = self.record_of(parts[0]) if parts is not None else None
+            if record is not None and record.is_ingress_flow(dpid, f.cookie):
+                record.observe_ingress_bytes(Direction(f.cookie & 1), now, f.byte_count)
 
     # ------------------------------------------------------------------ re-optimization
     def reoptimize(
@@ -324,9 +324,8 @@ class ForwardingRuntime:
                 last_move_at=old.last_move_at,
             )  # fmt: skip
         else:
-            record = PairRecord(
-                key, next(self._pair_ids), 1, paths, hops, PairState.INSTALLING, now
-            )
+            pair_id = self.pair_ids.allocate(self._by_pair_id)
+            record = PairRecord(key, pair_id, 1, paths, hops, PairState.INSTALLING, now)
         self._put(record)
         self.counters.installs_started += 1
         stages = install_stages(record.plan(), self.config, sender or Direction.A_TO_B)

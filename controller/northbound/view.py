@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from controller.config import METRICS
-from controller.discovery.service import switch_reset
+from controller.discovery.service import base_flows
 from controller.forwarding.plan import Direction, Hop, PartialHop, hops_along, pair_flows
 from controller.forwarding.records import PairRecord
 from controller.hosts.table import Host
@@ -190,10 +190,9 @@ class ControllerView:
         for d in core.graph.switches():
             if dpid is not None and d != dpid:
                 continue
-            for msg in switch_reset(d):
-                if isinstance(msg, FlowAdd):
-                    purpose = "lldp" if msg.match.eth_type is not None else "table-miss"
-                    out.append(FlowView(msg, purpose))
+            for msg in base_flows(d):
+                purpose = "lldp" if msg.match.eth_type is not None else "table-miss"
+                out.append(FlowView(msg, purpose))
         for r in sorted(core.forwarding.pairs.values(), key=lambda r: r.key):
             for flow in pair_flows(r.plan(), core.config):
                 if dpid is not None and flow.dpid != dpid:

@@ -72,11 +72,15 @@ class FlowAdd:
 
 @dataclass(frozen=True)
 class FlowDelete:
-    """Delete this app's flows whose cookie matches (under the mask)."""
+    """Delete this app's flows whose cookie matches (under the mask); with ``match``, only
+    the one entry of exactly that match and ``priority`` (a strict delete), and only while
+    its cookie still matches."""
 
     dpid: int
     cookie: int
     cookie_mask: int = FULL_MASK
+    match: Match | None = None
+    priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,11 +131,19 @@ class FlowStatsRequest:
 
 @dataclass(frozen=True)
 class FlowCounters:
-    """One entry of a flow-stats reply: which flow (by cookie) and how much it carried."""
+    """One entry of a flow-stats reply: which flow (by cookie), how much it carried, and
+    (read from a switch's reply) what it is: what a restarted controller adopts from."""
 
     cookie: int
     byte_count: int
     packet_count: int
+    match: Match | None = None
+    """Its match; None when not read, or when it matches on fields :class:`Match` lacks."""
+    out_port: int | None = None
+    """Its one output port; None when not read, or when it does anything else."""
+    priority: int = 0
+    idle_timeout: int = 0
+    hard_timeout: int = 0
 
 
 Message = FlowStatsRequest | FlowAdd | FlowDelete | PacketOut | PortStatsRequest | EchoRequest

@@ -60,15 +60,17 @@ def to_ofp(datapath: Any, msg: Message) -> Any:
             instructions=inst,
         )
     if isinstance(msg, FlowDelete):
+        strict = msg.match is not None
         return parser.OFPFlowMod(
             datapath,
             cookie=msg.cookie,
             cookie_mask=msg.cookie_mask,
-            command=ofp.OFPFC_DELETE,
+            command=ofp.OFPFC_DELETE_STRICT if strict else ofp.OFPFC_DELETE,
             table_id=ofp.OFPTT_ALL,
+            priority=msg.priority if strict else 0,
             out_port=ofp.OFPP_ANY,
             out_group=ofp.OFPG_ANY,
-            match=parser.OFPMatch(),
+            match=to_ofp_match(msg.match) if msg.match is not None else parser.OFPMatch(),
         )
     if isinstance(msg, PacketOut):
         actions = [parser.OFPActionOutput(p) for p in msg.out_ports]
@@ -173,9 +175,50 @@ def port_info(p: Any) -> PortInfo:
     )
 
 
+_MATCH_FIELDS = {"in_port", "eth_src", "eth_dst", "eth_type"}
+
+
 def flow_counters(stats: Any) -> FlowCounters:
-    """One entry of a Ryu ``OFPFlowStatsReply`` body as :class:`FlowCounters`."""
-    return FlowCounters(stats.cookie, stats.byte_count, stats.packet_count)
+    """One entry of a Ryu ``OFPFlowStatsReply`` body as :class:`FlowCounters`: counters,
+    and what the entry is (its match and output, when they are of a shape we install)."""
+    return FlowCounters(
+        stats.cookie,
+        stats.byte_count,
+        stats.packet_count,
+        match=_plain_match(stats.match),
+        out_port=_single_output(stats.instructions),
+        priority=stats.priority,
+        idle_timeout=stats.idle_timeout,
+        hard_timeout=stats.hard_timeout,
+    )
+
+
+def _plain_match(m: Any) -> Match | None:
+    """A Ryu ``OFPMatch`` as :class:`Match`; None when it has other or masked fields."""
+    fields = dict(m.items())
+    if not set(fields) <= _MATCH_FIELDS:
+        return None
+    macs = (fields.get("eth_src"), fields.get("eth_dst"))
+    if any(v is not None and not isinstance(v, str) for v in macs):
+        return None  # masked (a tuple): not one of ours
+    if any(not isinstance(fields.get(k, 0), int) for k in ("in_port", "eth_type")):
+        return None
+    return Match(
+        in_port=fields.get("in_port"),
+        eth_src=macs[0].lower() if macs[0] else None,
+        eth_dst=macs[1].lower() if macs[1] else None,
+        eth_type=fields.get("eth_type"),
+    )
+
+
+def _single_output(instructions: Any) -> int | None:
+    """The port of an entry whose only instruction applies one output action, else None."""
+    if len(instructions) != 1 or instructions[0].type != ofp.OFPIT_APPLY_ACTIONS:
+        return None
+    actions = instructions[0].actions
+    if len(actions) != 1 or not isinstance(actions[0], parser.OFPActionOutput):
+        return None
+    return int(actions[0].port)
 
 
 def port_counters(stats: Any) -> PortCounters:

@@ -124,12 +124,15 @@ def _ofctl(*args: str) -> str:
     ).stdout
 
 
-def test_switch_reconnect_resyncs_flows(lab_factory) -> None:
+@pytest.mark.parametrize("how", ["bridge/reconnect", "del-controller"])
+def test_switch_reconnect_resyncs_flows_and_pingall_is_clean_within_10s(
+    lab_factory, how: str
+) -> None:
     ctl, net = lab_factory(build_topo("ring,6"))
     net.wait_discovered(ctl)
     assert net.ping("h1", "h4", count=2)  # path s1 s2 s3 s4
-    # A stale flow in our cookie range and a foreign flow; then the switch reconnects
-    # (bridge/reconnect keeps the flow table, unlike del-controller which flushes it).
+    # A stale flow in our cookie range and a foreign flow; then the switch reconnects:
+    # bridge/reconnect keeps the flow table, del-controller + set-controller flushes it.
     _ofctl(
         "add-flow",
         "s2",
@@ -138,15 +141,40 @@ def test_switch_reconnect_resyncs_flows(lab_factory) -> None:
     _ofctl("add-flow", "s2", "cookie=0x1234,priority=5,dl_dst=00:00:00:00:00:98,actions=drop")
     ups = ctl.health()["counters"]["switch_ups"]
     t0 = time.monotonic()
-    subprocess.run(["ovs-appctl", "-t", "ovs-vswitchd", "bridge/reconnect", "s2"], check=True)
+    if how == "bridge/reconnect":
+        subprocess.run(["ovs-appctl", "-t", "ovs-vswitchd", "bridge/reconnect", "s2"], check=True)
+    else:
+        subprocess.run(["ovs-vsctl", "del-controller", "s2"], check=True, timeout=10)
+        target = f"tcp:127.0.0.1:{ctl.of_port}"
+        subprocess.run(["ovs-vsctl", "set-controller", "s2", target], check=True, timeout=10)
     lab.wait_for(
         lambda: (h := ctl.health()) and h["counters"]["switch_ups"] > ups, 30, "s2 to reconnect"
     )
+    t_up = time.monotonic()
+    # Every pair pings, without loss, within 10 s of the reconnect (polled pingalls).
+    tries: list[int] = []
+
+    def clean_pingall() -> bool:
+        tries.append(net.pingall(timeout_s=1)[1])
+        return tries[-1] == 0
+
+    lab.wait_for(clean_pingall, 15, "a pingall without loss", interval=0.0)
+    clean_s = time.monotonic() - t_up
     lab.wait_for(lambda: (h := ctl.health()) and h["links"] == 12, 30, "s2's links to return")
+    lab.wait_for(lambda: "deadbeef" not in _ofctl("dump-flows", "s2"), 15, "the stale flow")
+    stale_s = time.monotonic() - t_up
     flows = _ofctl("dump-flows", "s2")
-    print(f"\nreconnected s2 in {time.monotonic() - t0:.1f}s; flows now:\n{flows}")
-    assert "deadbeef" not in flows  # our cookie range was cleared
-    assert "cookie=0x1234" in flows  # a foreign flow is left alone
+    c = ctl.health()["counters"]
+    print(
+        f"\n{how} s2: reconnected after {t_up - t0:.1f} s; pingall (30 pairs) clean "
+        f"{clean_s:.2f} s after the reconnect (bound 10 s; lost per try {tries}); stale flow "
+        f"gone after {stale_s:.1f} s; found flows deleted {c['found_flows_deleted']}; "
+        f"flows now:\n{flows}"
+    )
+    assert clean_s <= 10.0
+    assert "deadbeef" not in flows  # our cookie range holds nothing stale
+    if how == "bridge/reconnect":
+        assert "cookie=0x1234" in flows  # a foreign flow is left alone
     assert net.ping("h1", "h4", count=3)
     assert net.ping("h2", "h5", count=3)
     pair = [

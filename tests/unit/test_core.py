@@ -27,8 +27,11 @@ from controller.southbound.messages import (
     COOKIE_BASE,
     ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
+    PAIR_MASK,
     FlowAdd,
     FlowDelete,
+    FlowStatsRequest,
+    Match,
     Message,
     PacketOut,
 )
@@ -501,27 +504,49 @@ def test_silent_link_expires_and_traffic_moves() -> None:
     assert net.walk("h1", "h3") == [1, 4, 3]
 
 
-def test_switch_reconnect_deletes_app_flows_then_installs_base_flows() -> None:
+def test_switch_reconnect_installs_base_flows_reads_the_rest_and_deletes_what_is_stale() -> None:
     net = ready(ring(4))
     net.deliver("h1", "h3")
     net.deliver("h2", "h4")
+    stale = FlowAdd(2, Match(eth_dst="00:00:00:00:00:99"), 3, 5, COOKIE_APP | 0xDEADBEEF)
+    foreign = FlowAdd(2, Match(eth_dst="00:00:00:00:00:98"), 3, 5, 0x1234)
+    net.tables.apply_all([stale, foreign])
     start = len(net.sent)
     net.connect(2)
     to_s2 = messages_to(net.sent[start:], 2)
-    assert to_s2[0] == FlowDelete(2, COOKIE_APP, COOKIE_APP_MASK)
-    base = [m for m in to_s2[1:3] if isinstance(m, FlowAdd)]
-    assert len(base) == 2
+    base = [m for m in to_s2[:2] if isinstance(m, FlowAdd)]
+    assert len(base) == 2  # no wholesale delete: the flows are read, not wiped
     assert all(m.cookie == COOKIE_BASE and m.out_port == OFPP_CONTROLLER for m in base)
     assert {m.match.eth_type for m in base} == {None, ETH_TYPE_LLDP}
-    # No app flow outside the base ones survives on s2 from before the reconnect.
-    leftovers = [e for _, e in net.tables.flows(2) if e.cookie != COOKIE_BASE]
-    assert all(e.cookie in {r.cookie for r in net.runtime.pairs.values()} for e in leftovers)
+    assert FlowStatsRequest(2, COOKIE_APP, COOKIE_APP_MASK) in to_s2
+    assert not any(isinstance(m, FlowDelete) and m.cookie_mask == COOKIE_APP_MASK for m in to_s2)
+    # Once discovery had its time, no app flow outside the base ones and the pairs' own
+    # survives on s2 from before the reconnect; a foreign flow is left alone.
+    net.advance(net.core.adoption.grace + 0.5)
+    cookies = {e.cookie for _, e in net.tables.flows(2)}
+    assert stale.cookie not in cookies and foreign.cookie in cookies
+    leftovers = [e for _, e in net.tables.flows(2) if e.cookie not in (COOKIE_BASE, 0x1234)]
+    assert all(
+        e.cookie & PAIR_MASK in {r.cookie for r in net.runtime.pairs.values()} for e in leftovers
+    )
     # Pairs through s2 still work; h2 (on s2) speaks again and is re-learned.
     net.advance(3)
     assert net.deliver("h1", "h3") in ([1, 2, 3], [1, 4, 3])
     net.announce("h2")
     net.announce("h4")
     assert net.deliver("h2", "h4") in ([2, 1, 4], [2, 3, 4])
+
+
+def test_a_deleted_port_forgets_its_hosts_and_their_routes() -> None:
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    h1, h3 = net.host("h1"), net.host("h3")
+    cookie = cookie_of(net, "h1", "h3")
+    port = net.port_info(h1.dpid, h1.port)
+    net.call(lambda: net.core.on_port_status(h1.dpid, port, net.now, deleted=True))
+    assert net.core.hosts.table.by_mac(h1.mac) is None
+    assert net.runtime.record(h1.mac, h3.mac) is None
+    assert net.tables.with_cookie(cookie) == []
 
 
 def test_switch_down_then_up_keeps_forwarding() -> None:

@@ -64,6 +64,31 @@ def test_delete_by_cookie_and_mask() -> None:
     assert [e.cookie for _, e in t.flows(1)] == [0x42]
 
 
+def test_a_strict_delete_takes_one_entry_and_only_while_its_cookie_matches() -> None:
+    t = FakeFlowTables()
+    m1, m2 = Match(in_port=1, eth_src=A, eth_dst=B), Match(in_port=2, eth_src=A, eth_dst=B)
+    t.apply(FlowAdd(1, m1, 2, 100, COOKIE_APP | 1))
+    t.apply(FlowAdd(1, m2, 1, 100, COOKIE_APP | 1))
+    t.apply(FlowDelete(1, COOKIE_APP | 9, match=m1, priority=100))  # another cookie now
+    assert len(t.table(1)) == 2
+    t.apply(FlowDelete(1, COOKIE_APP | 1, match=m1, priority=100))
+    assert [e.match for _, e in t.flows(1)] == [m2]
+
+
+def test_the_switches_answer_flow_stats_and_keep_their_tables_across_a_restart() -> None:
+    net = FakeNetwork(nx.path_graph([1, 2]))
+    net.discover()
+    flows = net.tables.flows()
+    old = net.core
+    new = net.restart_controller()
+    assert new is not old and new.nonce != old.nonce and net.connected == set()
+    assert net.tables.flows() == flows
+    seen: list[tuple[int, int]] = []
+    new.on_flow_stats = lambda dpid, fl, now: seen.append((dpid, len(fl)))  # type: ignore[method-assign]
+    net.connect(1)
+    assert seen == [(1, len(net.tables.flows(1)))]
+
+
 def test_network_wiring_and_hosts() -> None:
     net = FakeNetwork(nx.path_graph([1, 2, 3]), extra_ports=1)
     assert net.link_port(1, 2) == 2 and net.wires[(1, 2)] == (2, 2)

@@ -107,6 +107,50 @@ def test_flow_delete_default_mask_is_exact(dp: Any) -> None:
     assert back.cookie_mask == 0xFFFF_FFFF_FFFF_FFFF
 
 
+def test_a_flow_delete_with_a_match_is_strict(dp: Any) -> None:
+    plain = FlowDelete(
+        1, COOKIE_APP | 5, match=Match(in_port=3, eth_src=A, eth_dst=B), priority=100
+    )
+    back = reparsed(dp, ofp.to_ofp(dp, plain))
+    assert back.command == ofp_v13.OFPFC_DELETE_STRICT
+    assert (back.cookie, back.cookie_mask, back.priority) == (COOKIE_APP | 5, 2**64 - 1, 100)
+    assert dict(back.match.items()) == {"in_port": 3, "eth_src": A, "eth_dst": B}
+
+
+def _stats(match: Any, actions: list[Any]) -> Any:
+    """One flow-stats entry as Ryu's parser hands it over."""
+    inst = [parser.OFPInstructionActions(ofp_v13.OFPIT_APPLY_ACTIONS, actions)]
+    return parser.OFPFlowStats(
+        table_id=0, duration_sec=1, duration_nsec=0, priority=100, idle_timeout=60,
+        hard_timeout=0, flags=1, cookie=COOKIE_APP | 0x10002, packet_count=5, byte_count=500,
+        match=match, instructions=inst,
+    )  # fmt: skip
+
+
+def test_flow_counters_tell_what_an_entry_of_ours_is() -> None:
+    stats = _stats(parser.OFPMatch(in_port=3, eth_src=A, eth_dst=B), [parser.OFPActionOutput(4)])
+    got = ofp.flow_counters(stats)
+    assert (got.cookie, got.byte_count, got.packet_count) == (COOKIE_APP | 0x10002, 500, 5)
+    assert got.match == Match(in_port=3, eth_src=A, eth_dst=B)
+    assert (got.out_port, got.priority, got.idle_timeout, got.hard_timeout) == (4, 100, 60, 0)
+    lldp = ofp.flow_counters(_stats(parser.OFPMatch(eth_type=0x88CC), []))
+    assert lldp.match == Match(eth_type=0x88CC) and lldp.out_port is None
+
+
+@pytest.mark.parametrize(
+    "match,actions",
+    [
+        (parser.OFPMatch(eth_dst=(B, "ff:ff:ff:00:00:00")), [parser.OFPActionOutput(4)]),
+        (parser.OFPMatch(in_port=3, vlan_vid=5), [parser.OFPActionOutput(4)]),
+        (parser.OFPMatch(in_port=3), [parser.OFPActionOutput(4), parser.OFPActionOutput(5)]),
+        (parser.OFPMatch(in_port=3), [parser.OFPActionSetField(eth_dst=B)]),
+    ],
+)
+def test_flow_counters_of_an_entry_we_do_not_install(match: Any, actions: list[Any]) -> None:
+    got = ofp.flow_counters(_stats(match, actions))
+    assert got.match is None or got.out_port is None
+
+
 @pytest.mark.parametrize(
     "in_port,out_ports",
     [(OFPP_CONTROLLER, (1, 2, 5)), (3, (OFPP_TABLE,)), (OFPP_CONTROLLER, (7,))],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from controller.config import Config
 from controller.discovery.lldp import build_probe
-from controller.discovery.service import DiscoveryService, probe_key_for, switch_reset
+from controller.discovery.service import DiscoveryService, base_flows, probe_key_for
 from controller.hosts.service import HostService
 from controller.linkcost.latency import echo_payload
 from controller.linkcost.service import LinkCostService
@@ -16,11 +16,10 @@ from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, PortInfo
 from controller.southbound import frames
 from controller.southbound.messages import (
-    COOKIE_APP_MASK,
+    ETH_TYPE_LLDP,
     OFPP_CONTROLLER,
     EchoRequest,
     FlowAdd,
-    FlowDelete,
     PacketOut,
     PortStatsRequest,
 )
@@ -38,11 +37,11 @@ def two_switches(config: Config | None = None) -> NetworkGraph:
 
 
 # ------------------------------------------------------------------ discovery
-def test_switch_reset_deletes_only_our_flows_and_adds_miss_and_lldp_entries() -> None:
-    msgs = switch_reset(7)
-    assert isinstance(msgs[0], FlowDelete) and msgs[0].cookie_mask == COOKIE_APP_MASK
-    adds = [m for m in msgs if isinstance(m, FlowAdd)]
-    assert {m.out_port for m in adds} == {OFPP_CONTROLLER} and len(adds) == 2
+def test_base_flows_are_a_miss_and_an_lldp_entry_and_delete_nothing() -> None:
+    msgs = base_flows(7)
+    assert all(isinstance(m, FlowAdd) and m.dpid == 7 for m in msgs)
+    assert {m.out_port for m in msgs} == {OFPP_CONTROLLER} and len(msgs) == 2
+    assert {m.match.eth_type for m in msgs} == {None, ETH_TYPE_LLDP}
 
 
 def test_discovery_probes_every_up_port_and_a_probe_back_makes_a_link() -> None:
