@@ -135,7 +135,8 @@ class ControllerCore:
                 self.counters.fabric_multicast_drops += 1
             else:
                 self.counters.transit_misses += 1
-                self.forwarding.transit_miss(frame.src, frame.dst, now)
+                held = HeldPacket(dpid, in_port, data)
+                self.forwarding.transit_miss(frame.src, frame.dst, held, now)
         elif not self.graph.is_access_port(dpid, in_port, now):
             self.counters.unclassified_port_drops += 1  # not yet classified: wait for LLDP
         else:

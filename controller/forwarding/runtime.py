@@ -127,14 +127,16 @@ class ForwardingRuntime:
         if record is not None and len(record.held) < MAX_HELD_PACKETS:
             record.held.append(packet)
 
-    def transit_miss(self, src: str, dst: str, now: float) -> None:
-        """A pair's packet missed a flow inside the fabric: re-install (unless under way)."""
+    def transit_miss(self, src: str, dst: str, packet: HeldPacket, now: float) -> None:
+        """A pair's packet missed a flow inside the fabric: re-install; while an install
+        runs (the other end sent at once, before its path was ready), hold it for it."""
         if self.host_of(src) is None or self.host_of(dst) is None:
             return
-        key = PairKey.of(src, dst)
-        record = self.pairs.get(key)
+        record = self.pairs.get(PairKey.of(src, dst))
         if record is None or record.state is not PairState.INSTALLING:
-            self._install(key, now)
+            self._install(PairKey.of(src, dst), now)
+        elif len(record.held) < MAX_HELD_PACKETS:
+            record.held.append(packet)
 
     # ------------------------------------------------------------------ topology
     def reroute(self, dead: set[tuple[int, int]], now: float) -> None:

@@ -13,6 +13,8 @@ from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, PortInfo
 from controller.routing.paths import Router
 from controller.southbound.messages import OFPP_TABLE, FlowAdd, FlowDelete, Message, PacketOut
+from tests.fakes import FakeNetwork
+from topologies.spec import parse_spec
 
 A, B, C = "00:00:00:00:00:01", "00:00:00:00:00:02", "00:00:00:00:00:03"
 
@@ -124,7 +126,7 @@ def test_a_new_install_supersedes_the_running_one() -> None:
     rt, script, _ = runtime()
     rt.forward(A, B, packet(b"1"), now=0.0)
     old = script.barriers[-1]
-    rt.transit_miss(A, B, now=0.1)  # under way: nothing new
+    rt.transit_miss(A, B, packet(b"2"), now=0.1)  # under way: nothing new, held
     assert rt.counters.installs_started == 1
     rt.reroute({(1, 2)}, now=0.2)  # its link went: re-planned, generation 2
     record = rt.record(A, B)
@@ -189,3 +191,23 @@ def test_the_sender_decides_which_end_is_programmed_first(src: str, egress: int)
     assert [h.dpid for h in hops[Direction.B_TO_A]] == [h.dpid for h in hops[Direction.A_TO_B]][
         ::-1
     ]
+
+
+def test_both_ends_sending_at_once_lose_no_first_packet() -> None:
+    """h1's first packet starts the install (egress first: h4's switch is programmed
+    first, both directions). h4's first packet, sent right then, crosses its own switch
+    and misses at the next one, not yet programmed: it is held, not dropped."""
+    net = FakeNetwork(parse_spec("linear,4").to_networkx(), {"h1": 1, "h4": 4})
+    net.discover()
+    net.announce_all()
+    net.auto_barrier = False
+    h1, h4 = net.host("h1"), net.host("h4")
+    first, reply = net.ipv4("h1", "h4"), net.ipv4("h4", "h1")
+    net.send("h1", first)
+    net.release_barriers(1)  # s4 is programmed, s3..s1 are not yet
+    net.send("h4", reply)
+    assert net.counters.transit_misses == 1
+    net.auto_barrier = True
+    net.release_barriers()
+    assert any(r.data == reply for r in h1.received)
+    assert any(r.data == first for r in h4.received)
