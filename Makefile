@@ -10,7 +10,7 @@ help:
 	@echo "make run   [ARGS='--topo ring,6 --scripted']  controller + Mininet demo (root)"
 	@echo "make test  [PYTEST_ARGS=...]                  unit + integration tests (root for tier 2)"
 	@echo "make bench [ARGS='--quick']                   benchmarks -> bench/results.json (root)"
-	@echo "make fuzz  [ARGS='--frames 1000000 --seed 7'] fuzz the packet-in frame parser"
+	@echo "make fuzz  [ARGS='--frames 1000000 --seed 7'] [OF_ARGS='--messages 1000000 --seconds 600']  fuzz the frame parser and the OpenFlow guard"
 	@echo "make dataset | model                         collect the link-cost dataset (root) | train"
 	@echo "make test-unit | test-integration | lint | setup | clean"
 
@@ -34,6 +34,7 @@ bench: setup
 
 fuzz: setup
 	$(PY) -m testbed.fuzz_frames $(ARGS)
+	$(PY) -m testbed.fuzz_openflow $(OF_ARGS)
 
 dataset: setup
 	$(PY) -m training.collect_dataset $(ARGS)

@@ -32,14 +32,14 @@ from ryu.controller import controller as ryu_controller
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.lib import hub
-from ryu.ofproto import ofproto_v1_3
+from ryu.ofproto import ofproto_parser, ofproto_v1_3
 
 from controller.config import load_config
 from controller.core import ControllerCore
 from controller.northbound.api import ApiContext
 from controller.northbound.rest import harden_wsgi_server, register_rest
 from controller.northbound.view import ControllerView
-from controller.southbound import ofp
+from controller.southbound import ofguard, ofp
 from controller.southbound.ryu_transport import STUCK_S, RyuTransport, room
 from controller.southbound.sessions import Claim, Sessions
 
@@ -51,6 +51,24 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 cfg.CONF.set_default("ofp_listen_host", "127.0.0.1")
 cfg.CONF.set_default("wsapi_host", "127.0.0.1")
 harden_wsgi_server()
+
+GUARD_LOG = logging.getLogger("controller.ofguard")
+
+
+def _close_unsafe_peer(datapath: Any, reason: str) -> None:
+    """The OpenFlow guard rejected a message: Ryu closes this peer's connection."""
+    GUARD_LOG.warning(
+        "closing the OpenFlow connection of %s: %s", ofguard.peer_name(datapath), reason
+    )
+
+
+def _ignore_message(datapath: Any, reason: str) -> None:
+    GUARD_LOG.debug("ignored an OpenFlow message from %s: %s", ofguard.peer_name(datapath), reason)
+
+
+# Ryu's OpenFlow parser loops forever on some malformed input (a zero-length HELLO element
+# or multipart entry froze everything): every received message passes the guard first.
+ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message)
 
 TLS_HANDSHAKE_S = 10.0
 
@@ -253,7 +271,9 @@ class SdnController(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     @from_holder
     def _packet_in(self, msg, dpid: int):
-        self.core.on_packet_in(dpid, msg.match["in_port"], bytes(msg.data), time.monotonic())
+        in_port = msg.match.get("in_port")
+        if in_port is not None:  # OpenFlow 1.3 always sets it; a switch that does not: ignored
+            self.core.on_packet_in(dpid, in_port, bytes(msg.data), time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     @from_holder
