@@ -46,6 +46,19 @@ def test_hosts_relaying_probes_one_way_make_no_link_and_no_route() -> None:
     assert net.deliver("h1", "h3") in ([1, 2, 3], [1, 4, 3])
 
 
+def test_rejected_probes_leave_no_state_behind() -> None:
+    """Delay records were kept for cables never accepted (a host reflecting probes)."""
+    net = ring4()
+    latency = net.core.linkcost.latency
+    known = set(latency.link_ms) | set(latency.samples)
+    h5 = net.host("h5")
+    for _ in range(50):
+        net.now += 0.1
+        net.packet_in(h5.dpid, h5.port, probe_out_of(net, h5.dpid, h5.port))  # reflected
+        net.packet_in(h5.dpid, h5.port, probe_out_of(net, 3, net.host("h6").port))  # relayed
+    assert set(latency.link_ms) | set(latency.samples) <= known
+
+
 def test_chatty_hosts_relaying_probes_both_ways_make_no_link() -> None:
     net = ring4()
     before = links(net)
