@@ -64,6 +64,8 @@ class RyuTransport:
         self.datapaths: dict[int, Any] = {}
         """dpid -> Ryu ``Datapath`` of every connected switch (kept by the shell)."""
         self._boxes: dict[int, _Outbox] = {}
+        self._waiting: dict[int, None] = {}
+        """dpids whose outbox holds messages, in order (a flush looks at these only)."""
         self.counters = TransportCounters()
 
     def _box(self, dpid: int, dp: Any) -> _Outbox:
@@ -80,6 +82,7 @@ class RyuTransport:
             self.counters.messages_dropped_congested += 1
             return False
         box.queue.append(item)
+        self._waiting[dpid] = None
         return True
 
     def send(self, msg: Message, xid: int | None = None) -> bool:
@@ -102,22 +105,23 @@ class RyuTransport:
         return self._queue(dpid, dp, ofp.barrier(dp, xid), False)
 
     def pending(self) -> int:
-        return sum(len(b.queue) for b in self._boxes.values())
+        return sum(len(self._boxes[d].queue) for d in self._waiting)
 
     @property
     def backlogged(self) -> bool:
         """Messages wait for a switch whose queue was full at the last flush."""
-        return any(b.queue for b in self._boxes.values())
+        return bool(self._waiting)
 
     def flush(self, now: float | None = None) -> int:
         """Hand each switch what its Ryu queue takes without blocking, in order; returns
         how many messages went out. Never yields, so it cannot be re-entered."""
         now = time.monotonic() if now is None else now
         written = 0
-        for dpid, box in list(self._boxes.items()):
+        for dpid in list(self._waiting):
+            box = self._boxes[dpid]
             if self.datapaths.get(dpid) is not box.dp:  # disconnected or replaced
                 self.counters.messages_lost_closing += len(box.queue)
-                del self._boxes[dpid]
+                del self._boxes[dpid], self._waiting[dpid]
                 continue
             dp: Any = box.dp
             n = min(room(dp), len(box.queue))
@@ -131,16 +135,19 @@ class RyuTransport:
                 box.blocked_since = box.blocked_since if box.blocked_since is not None else now
             else:
                 box.blocked_since = None
+            if not box.queue:
+                del self._waiting[dpid]
         return written
 
     def stuck(self, now: float) -> list[Any]:
         """Datapaths that took nothing for ``STUCK_S`` with messages waiting; their outboxes
         are dropped (the shell disconnects them)."""
         out = []
-        for dpid, box in list(self._boxes.items()):
+        for dpid in list(self._waiting):
+            box = self._boxes[dpid]
             if box.blocked_since is not None and now - box.blocked_since >= STUCK_S:
                 self.counters.messages_lost_closing += len(box.queue)
                 self.counters.switches_disconnected_stuck += 1
-                del self._boxes[dpid]
+                del self._boxes[dpid], self._waiting[dpid]
                 out.append(box.dp)
         return out
