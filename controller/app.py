@@ -308,12 +308,18 @@ class SdnController(app_manager.RyuApp):
         if dpid is not None:
             self.core.on_echo_reply(dpid, bytes(ev.msg.data or b""), now)
 
+    @set_ev_cls(ofp_event.EventOFPMeterFeaturesStatsReply, MAIN_DISPATCHER)
+    @from_holder
+    def _meter_features(self, msg, dpid: int):
+        self.core.on_meter_features(dpid, [ofp.meter_features(s) for s in msg.body])
+
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     @from_holder
     def _error(self, msg, dpid: int):
         detail = f"error type={msg.type} code={msg.code}"
-        self.logger.warning("switch %016x %s (xid %d)", dpid, detail, msg.xid)
-        self.core.on_error(dpid, msg.xid, detail)
+        expected = self.core.on_error(dpid, msg.xid, detail, msg.type, msg.code)
+        level = logging.DEBUG if expected else logging.WARNING
+        self.logger.log(level, "switch %016x %s (xid %d)", dpid, detail, msg.xid)
 
     # ----------------------------------------------------------------- sending
     def _flush(self) -> None:

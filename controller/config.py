@@ -74,11 +74,15 @@ class Config:
     """A host silent this long, with no installed route, is forgotten."""
     max_hosts: int = 100_000
     max_macs_per_port: int = 64
+    """MACs learned on one access port at most; more are refused (a MAC flood on one port
+    cannot fill the table)."""
     packet_in_rate: float = 200.0
     """Host packet-ins looked at per access port per second (burst: twice that); more are
     dropped before parsing, so one flooding host cannot starve LLDP or other hosts."""
-    """MACs learned on one access port at most; more are refused (a MAC flood on one port
-    cannot fill the table)."""
+    miss_meters: bool = True
+    """Enforce ``packet_in_rate`` in the switches too, where they have meters: a table-miss
+    entry per port through a meter of its own, so a flood is dropped in the switch and
+    never reaches the controller (see controller.discovery.miss_meter)."""
     host_move_quiet: float = 2.0
     """A known MAC seen at another port is believed to have moved only when its old port
     is down, or it sent nothing there (no packet-in, no traffic on its routes) this long."""
@@ -111,8 +115,11 @@ class Config:
         for name in ("idle_timeout", "hard_timeout"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{name}: must be between 0 and 65535 seconds")
-        if not 1 <= self.flow_priority <= 65000:
-            raise ConfigError("flow_priority: must be between 1 and 65000")
+        if not 2 <= self.flow_priority <= 64999:
+            raise ConfigError(
+                "flow_priority: must be between 2 and 64999 (0 and 1 are table-miss entries, "
+                "65000 the LLDP entry)"
+            )
         for name in (
             "lldp_interval",
             "link_timeout",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.config import METRIC_CHOICES, Config
+from controller.discovery.miss_meter import MissMeters
 from controller.discovery.service import DiscoveryService, base_flows
 from controller.forwarding.adoption import FlowAdoption
 from controller.forwarding.records import PairIds, first_pair_id
@@ -30,7 +31,7 @@ from controller.network.graph import NetworkGraph
 from controller.network.model import PortInfo, TopologyChange
 from controller.routing.paths import Router
 from controller.southbound.frames import FrameError, parse_frame
-from controller.southbound.messages import FlowCounters, Message, PortCounters
+from controller.southbound.messages import FlowCounters, Message, MeterFeatures, PortCounters
 from controller.southbound.ratelimit import PacketInLimiter
 from controller.southbound.transport import Transport
 
@@ -58,6 +59,7 @@ class ControllerCore:
         self.graph = NetworkGraph(config)
         self.router = Router(self.graph)
         self.discovery = DiscoveryService(config, self.graph, nonce)
+        self.meters = MissMeters(config)
         self.hosts = HostService(config, self.graph, self._port_receiving)
         self.linkcost = LinkCostService(config, self.graph)
         self.forwarding = ForwardingRuntime(
@@ -86,6 +88,7 @@ class ControllerCore:
         read its path flows (kept, and adopted or deleted once the view is rebuilt)."""
         change = self.discovery.switch_up(dpid, ports, now)
         self._send(base_flows(dpid))
+        self._send(self.meters.switch_up(dpid))
         self.forwarding.drop_hosts(self.hosts.forget_at(dpid))
         # Every other pair through it used one of its links, which are gone until probed.
         self._topology_changed(change, now)
@@ -94,6 +97,7 @@ class ControllerCore:
 
     def on_switch_down(self, dpid: int, now: float) -> None:
         self.limiter.forget(dpid)
+        self.meters.switch_down(dpid)
         self.forwarding.on_switch_gone(dpid)
         change = self.discovery.switch_down(dpid, now)
         self.linkcost.forget_switch(dpid)
@@ -102,6 +106,10 @@ class ControllerCore:
 
     def on_port_status(self, dpid: int, port: PortInfo, now: float, deleted: bool = False) -> None:
         self._topology_changed(self.discovery.port_status(dpid, port, now, deleted), now)
+        if deleted:
+            self._send(self.meters.port_deleted(dpid, port.port_no))
+        elif self.graph.has_switch(dpid) and port.port_no in self.graph.ports(dpid):
+            self._send(self.meters.port_added(dpid, port.port_no))
         if deleted:  # what was attached there is not (a moved host is learned again)
             self.forwarding.drop_hosts(self.hosts.forget_at(dpid, port.port_no))
         if deleted or not port.up:
@@ -162,8 +170,21 @@ class ControllerCore:
     def on_barrier_reply(self, dpid: int, xid: int, now: float) -> None:
         self.forwarding.on_barrier_reply(dpid, xid, now)
 
-    def on_error(self, dpid: int, xid: int, detail: str) -> None:
+    def on_error(
+        self, dpid: int, xid: int, detail: str, err_type: int = -1, err_code: int = -1
+    ) -> bool:
+        """An error message from a switch; True when it was expected (nothing is wrong)."""
+        meter_error = self.meters.on_error(dpid, err_type, err_code)
+        if meter_error is not None:
+            self._send(meter_error.messages)
+            return meter_error.expected
         self.forwarding.on_error(dpid, xid, detail)
+        return False
+
+    def on_meter_features(self, dpid: int, features: list[MeterFeatures]) -> None:
+        if self.graph.has_switch(dpid):
+            ports = self.graph.ports(dpid)
+            self._send(self.meters.on_features(dpid, features, list(ports)))
 
     def on_flow_removed(self, dpid: int, cookie: int, timed_out: bool) -> None:
         self.forwarding.on_flow_removed(dpid, cookie, timed_out)
@@ -250,6 +271,7 @@ class ControllerCore:
             self.discovery.counters,
             self.hosts.counters,
             self.forwarding.counters,
+            self.meters.counters,
             *self.extra_counters,
         )
         return {k: v for g in groups for k, v in dataclasses.asdict(g).items()}

@@ -239,6 +239,10 @@ def valid_messages() -> dict[str, bytes]:
             ofp.OFPMP_QUEUE, struct.pack(ofp.OFP_QUEUE_STATS_PACK_STR, 1, 0, 100, 2, 0, 5, 6)
         ),
         "mp_port_desc": multipart_reply(ofp.OFPMP_PORT_DESC, ports, ofp.OFPMPF_REPLY_MORE),
+        "mp_meter_features": multipart_reply(
+            ofp.OFPMP_METER_FEATURES,
+            struct.pack(ofp.OFP_METER_FEATURES_PACK_STR, 64, 1 << ofp.OFPMBT_DROP, 0xF, 8, 0),
+        ),
         "barrier_reply": message(ofp.OFPT_BARRIER_REPLY),
         "role_reply": message(
             ofp.OFPT_ROLE_REPLY, struct.pack(ofp.OFP_ROLE_REQUEST_PACK_STR, ofp.OFPCR_ROLE_EQUAL, 0)

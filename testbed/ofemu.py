@@ -43,7 +43,8 @@ What the flow-setup benchmark measures (the same for every controller app):
 
 Limitations: one table (GOTO_TABLE ignored), no buffering (buffer_id is always
 NO_BUFFER, PACKET_IN data is never truncated), no idle/hard timeouts or FLOW_REMOVED,
-matches on other fields never match, no groups/meters, no port-status changes.
+matches on other fields never match, no groups or meters (METER_FEATURES answers
+max_meter 0), no port-status changes.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ OFPT_GET_ASYNC_REPLY = 27
 OFPMP_DESC = 0
 OFPMP_PORT_STATS = 4
 OFPMP_PORT_DESC = 13
+OFPMP_METER_FEATURES = 11
 OFPMPF_REPLY_MORE = 1
 
 OFPP_MAX = 0xFFFFFF00
@@ -980,6 +982,8 @@ class SwitchConn(asyncio.Protocol):
                 )
             )
             self._reply_multipart(xid, mtype, [desc])
+        elif mtype == OFPMP_METER_FEATURES:  # no meters (max_meter 0), as the docstring says
+            self._reply_multipart(xid, mtype, [struct.pack("!IIIBB2x", 0, 0, 0, 0, 0)])
         else:
             self.emu.count(f"multipart_{mtype}_empty_reply")
             self._reply_multipart(xid, mtype, [])

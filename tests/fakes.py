@@ -41,6 +41,9 @@ from controller.southbound.messages import (
     FlowStatsRequest,
     Match,
     Message,
+    MeterFeatures,
+    MeterFeaturesRequest,
+    MeterSet,
     PacketOut,
     split_cookie,
 )
@@ -49,6 +52,12 @@ ETH_TYPE_IPV4 = 0x0800
 ETH_TYPE_ARP = 0x0806
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 IP_PROTO_EXPERIMENT = 253  # RFC 3692: for experimentation and testing
+OVS_METER_FEATURES = MeterFeatures(
+    max_meter=262144, band_types=1 << 1, capabilities=0xF, max_bands=8
+)
+"""What Open vSwitch 3.1's userspace datapath answers (kbps, pktps, burst, stats; drop)."""
+OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART = 1, 3
+OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS, OFPMMFC_UNKNOWN_METER = 12, 1, 7
 
 
 class NetworkFault(AssertionError):
@@ -83,6 +92,7 @@ class FlowEntry:
     idle_timeout: int = 0
     hard_timeout: int = 0
     notify_removal: bool = False
+    meter_id: int | None = None
 
     def matches(self, in_port: int, eth_src: str, eth_dst: str, eth_type: int) -> bool:
         m = self.match
@@ -122,6 +132,7 @@ class FlowTable:
                 msg.idle_timeout,
                 msg.hard_timeout,
                 msg.notify_removal,
+                msg.meter_id,
             )
         elif isinstance(msg, FlowDelete):
             mask = msg.cookie_mask
@@ -142,17 +153,25 @@ class FlowTable:
         self, in_port: int, eth_src: str, eth_dst: str, eth_type: int = ETH_TYPE_IPV4
     ) -> int | None:
         """The out port of the highest-priority matching entry; None when nothing matches."""
+        entry = self.lookup_entry(in_port, eth_src, eth_dst, eth_type)
+        return None if entry is None else entry.out_port
+
+    def lookup_entry(
+        self, in_port: int, eth_src: str, eth_dst: str, eth_type: int = ETH_TYPE_IPV4
+    ) -> FlowEntry | None:
+        """The highest-priority matching entry; None when nothing matches."""
         hits = [e for e in self.entries.values() if e.matches(in_port, eth_src, eth_dst, eth_type)]
         if not hits:
             return None
         top = max(e.priority for e in hits)
-        outs = {e.out_port for e in hits if e.priority == top}
+        tops = [e for e in hits if e.priority == top]
+        outs = {e.out_port for e in tops}
         if len(outs) > 1:
             raise AmbiguousFlows(
                 f"priority {top}: {in_port}/{eth_src}->{eth_dst} matches entries "
                 f"with outputs {sorted(outs)}"
             )
-        return outs.pop()
+        return tops[0]
 
     def flows(self) -> list[FlowEntry]:
         return sorted(self.entries.values(), key=lambda e: (-e.priority, repr(e.match)))
@@ -302,6 +321,34 @@ class _BarrierReply:
 class _Error:
     dpid: int
     xid: int
+    err_type: int = -1
+    err_code: int = -1
+
+
+@dataclass(frozen=True)
+class _MeterFeaturesReply:
+    dpid: int
+    features: MeterFeatures
+
+
+@dataclass
+class FakeMeter:
+    """A meter with one pktps drop band, as a token bucket in the network's time."""
+
+    rate_pps: int
+    burst: int
+    tokens: float
+    at: float
+    dropped: int = 0
+
+    def admit(self, now: float) -> bool:
+        self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate_pps)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        self.dropped += 1
+        return False
 
 
 @dataclass(frozen=True)
@@ -316,7 +363,7 @@ class _FlowStatsReply:
     flows: tuple[FlowCounters, ...]
 
 
-_Event = _PacketIn | _BarrierReply | _Error | _HostSends | _FlowStatsReply
+_Event = _PacketIn | _BarrierReply | _Error | _HostSends | _FlowStatsReply | _MeterFeaturesReply
 
 
 @dataclass(frozen=True)
@@ -410,6 +457,10 @@ class FakeNetwork:
         """Cables that drop LLDP frames (e.g. through a bridge that filters them)."""
         self.refuse: set[int] = set()
         """Switches that answer every message with an error (to the stage's xid)."""
+        self.meter_features: MeterFeatures | None = OVS_METER_FEATURES
+        """What every switch answers to METER_FEATURES (None: it has no meters at all)."""
+        self.meters: dict[int, dict[int, FakeMeter]] = {}
+        """Each switch's meters (kept across reconnects and controller restarts)."""
 
         # What happened, for assertions.
         self.sent: list[Message] = []
@@ -701,13 +752,33 @@ class FakeNetwork:
             if msg.dpid in self.refuse and xid is not None:
                 self._queue.append(_Error(msg.dpid, xid))
                 return True
+            meter = msg.meter_id if isinstance(msg, FlowAdd) else None
+            if meter is not None and meter not in self.meters.get(msg.dpid, {}):
+                unknown = _Error(msg.dpid, xid or 0, OFPET_METER_MOD_FAILED, OFPMMFC_UNKNOWN_METER)
+                self._queue.append(unknown)
+                return True
             self.tables.apply(msg)
+        elif isinstance(msg, MeterFeaturesRequest):
+            if self.meter_features is None:
+                self._queue.append(_Error(msg.dpid, 0, OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART))
+            else:
+                self._queue.append(_MeterFeaturesReply(msg.dpid, self.meter_features))
+        elif isinstance(msg, MeterSet):
+            self._set_meter(msg)
         elif isinstance(msg, PacketOut):
             self._packet_out(msg, self._ctx)
         elif isinstance(msg, FlowStatsRequest):  # answered in turn, like a barrier
             flows = self.tables.table(msg.dpid).stats(msg.cookie, msg.cookie_mask)
             self._queue.append(_FlowStatsReply(msg.dpid, tuple(flows)))
         return True
+
+    def _set_meter(self, msg: MeterSet) -> None:
+        meters = self.meters.setdefault(msg.dpid, {})
+        if msg.modify != (msg.meter_id in meters):
+            code = OFPMMFC_UNKNOWN_METER if msg.modify else OFPMMFC_METER_EXISTS
+            self._queue.append(_Error(msg.dpid, 0, OFPET_METER_MOD_FAILED, code))
+            return
+        meters[msg.meter_id] = FakeMeter(msg.rate_pps, msg.burst, float(msg.burst), self.now)
 
     def barrier(self, dpid: int, xid: int) -> bool:
         """Transport: a barrier request; its reply comes back as a later event."""
@@ -755,10 +826,16 @@ class FakeNetwork:
             if fields is None:
                 self.drops.append((dpid, in_port, "not ethernet"))
                 return
-            out = self.tables.lookup(dpid, in_port, *fields)
-            if out is None:
+            entry = self.tables.table(dpid).lookup_entry(in_port, *fields)
+            if entry is None:
                 self.drops.append((dpid, in_port, "no matching flow"))
                 return
+            out = entry.out_port
+            if entry.meter_id is not None:
+                meter = self.meters.get(dpid, {}).get(entry.meter_id)
+                if meter is not None and not meter.admit(self.now):
+                    self.drops.append((dpid, in_port, "meter"))
+                    return
             if out == OFPP_CONTROLLER:
                 if dpid in self.connected:
                     self._queue.append(_PacketIn(dpid, in_port, data, trace))
@@ -833,7 +910,11 @@ class FakeNetwork:
                     with self._context(ev.ctx):
                         self.core.on_barrier_reply(ev.dpid, ev.xid, self.now)
                 elif isinstance(ev, _Error):
-                    self.core.on_error(ev.dpid, ev.xid, "refused by the fake switch")
+                    detail = f"error type={ev.err_type} code={ev.err_code}"
+                    self.core.on_error(ev.dpid, ev.xid, detail, ev.err_type, ev.err_code)
+                elif isinstance(ev, _MeterFeaturesReply):
+                    if ev.dpid in self.connected:
+                        self.core.on_meter_features(ev.dpid, [ev.features])
                 elif isinstance(ev, _FlowStatsReply):
                     if ev.dpid in self.connected:
                         self.core.on_flow_stats(ev.dpid, list(ev.flows), self.now)

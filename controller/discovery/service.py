@@ -58,7 +58,8 @@ def probe_key_for(nonce: int) -> bytes:
 def base_flows(dpid: int) -> list[FlowAdd]:
     """What every connected switch holds besides path flows: a table-miss entry and an
     LLDP-to-controller entry (added again at each switch up; an add replaces in place).
-    Its path flows are left alone: see :mod:`controller.forwarding.adoption`."""
+    Its path flows are left alone: see :mod:`controller.forwarding.adoption`; per-port
+    metered table-miss entries: see :mod:`controller.discovery.miss_meter`."""
     return [
         FlowAdd(dpid, Match(), OFPP_CONTROLLER, PRIORITY_MISS, COOKIE_BASE),
         FlowAdd(dpid, Match(eth_type=ETH_TYPE_LLDP), OFPP_CONTROLLER, PRIORITY_LLDP, COOKIE_BASE),

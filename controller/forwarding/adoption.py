@@ -45,6 +45,7 @@ from controller.southbound.messages import (
     COOKIE_APP,
     COOKIE_APP_MASK,
     COOKIE_BASE,
+    COOKIE_PORT_MISS,
     GEN_MASK,
     FlowAdd,
     FlowCounters,
@@ -171,10 +172,12 @@ class FlowAdoption:
         parts = split_cookie(found.cookie)
         pair_id = parts[0] if parts is not None else 0
         if pair_id == 0:
-            if found.cookie == COOKIE_BASE and (
-                found.match is None or (found.priority, found.match) in BASE_ENTRIES
+            if found.cookie == COOKIE_PORT_MISS or (
+                found.cookie == COOKIE_BASE
+                and (found.match is None or (found.priority, found.match) in BASE_ENTRIES)
             ):
-                return  # a base entry (added again at switch up), or one we cannot single out
+                return  # a base or per-port miss entry (set again at switch up), or one we
+                # cannot single out
         else:
             record = self.runtime.record_of(pair_id)
             if record is not None and self._owned_by(record, found):

@@ -102,6 +102,7 @@ def get_topology(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
                 }
                 for p in view.ports(d)
             ],
+            "miss_meters": view.miss_meters(d),
         }
         for d in view.switches()
     ]

@@ -86,12 +86,13 @@ def flow_json(f: FlowView) -> dict[str, Any]:
         if value is not None
     }
     out = "CONTROLLER" if f.flow.out_port == OFPP_CONTROLLER else f"OUTPUT:{f.flow.out_port}"
+    meter = [] if f.flow.meter_id is None else [f"METER:{f.flow.meter_id}"]
     entry: dict[str, Any] = {
         "dpid": dpid_str(f.flow.dpid),
         "cookie": f"0x{f.flow.cookie:016x}",
         "priority": f.flow.priority,
         "match": match,
-        "actions": [out],
+        "actions": [*meter, out],
         "purpose": f.purpose,
     }
     if f.hosts is not None and f.path is not None:

@@ -92,6 +92,17 @@ class ControllerView:
         ports = self._core.graph.ports(dpid).values()
         return [dataclasses.replace(p) for p in sorted(ports, key=lambda p: p.port_no)]
 
+    def miss_meters(self, dpid: int) -> dict[str, object]:
+        """The switch's per-port table-miss meters: state (see MeterState), ports metered,
+        each meter's rate and burst."""
+        meters = self._core.meters
+        return {
+            "state": meters.state.get(dpid, "unknown"),
+            "ports": sorted(meters.metered.get(dpid, ())),
+            "rate_pps": meters.rate,
+            "burst": meters.burst,
+        }
+
     def counts(self) -> dict[str, int]:
         """Switches, directed links, hosts and host-pair routes (cheap: no copies)."""
         core = self._core
@@ -190,7 +201,7 @@ class ControllerView:
         for d in core.graph.switches():
             if dpid is not None and d != dpid:
                 continue
-            for msg in base_flows(d):
+            for msg in [*base_flows(d), *core.meters.entries(d)]:
                 purpose = "lldp" if msg.match.eth_type is not None else "table-miss"
                 out.append(FlowView(msg, purpose))
         for r in sorted(core.forwarding.pairs.values(), key=lambda r: r.key):

@@ -12,6 +12,7 @@ COOKIE_APP = 0x5D << 56
 """High byte of every cookie this app uses; the rest identifies what a flow serves."""
 COOKIE_APP_MASK = 0xFF << 56
 COOKIE_BASE = COOKIE_APP  # table-miss and LLDP-to-controller entries
+COOKIE_PORT_MISS = COOKIE_APP | 1  # per-port metered table-miss entries (pair id 0)
 # Path flows: app byte | pair id (40 bits) << 16 | install generation (15 bits) << 1 | direction.
 PAIR_SHIFT = 16
 PAIR_BITS = (1 << 40) - 1
@@ -68,6 +69,8 @@ class FlowAdd:
     idle_timeout: int = 0
     hard_timeout: int = 0
     notify_removal: bool = False
+    meter_id: int | None = None
+    """Packets go through this meter first (an OpenFlow 1.3 meter instruction)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,47 @@ class FlowCounters:
     hard_timeout: int = 0
 
 
-Message = FlowStatsRequest | FlowAdd | FlowDelete | PacketOut | PortStatsRequest | EchoRequest
+@dataclass(frozen=True)
+class MeterFeaturesRequest:
+    """Ask ``dpid`` what meters it has (a METER_FEATURES multipart request)."""
+
+    dpid: int
+
+
+@dataclass(frozen=True)
+class MeterFeatures:
+    """A switch's METER_FEATURES reply (OpenFlow 1.3.5 section 7.3.5.13)."""
+
+    max_meter: int
+    band_types: int
+    """Bitmap of band types (1 << OFPMBT_DROP, ...)."""
+    capabilities: int
+    """Bitmap of meter flags (OFPMF_PKTPS, OFPMF_BURST, ...)."""
+    max_bands: int
+
+
+@dataclass(frozen=True)
+class MeterSet:
+    """Add (``modify=False``) or change meter ``meter_id``: one drop band at ``rate_pps``
+    packets per second with a burst of ``burst`` packets."""
+
+    dpid: int
+    meter_id: int
+    rate_pps: int
+    burst: int
+    modify: bool = False
+
+
+Message = (
+    FlowStatsRequest
+    | FlowAdd
+    | FlowDelete
+    | PacketOut
+    | PortStatsRequest
+    | EchoRequest
+    | MeterFeaturesRequest
+    | MeterSet
+)
 
 
 @dataclass(frozen=True)

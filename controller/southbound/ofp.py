@@ -21,6 +21,9 @@ from controller.southbound.messages import (
     FlowStatsRequest,
     Match,
     Message,
+    MeterFeatures,
+    MeterFeaturesRequest,
+    MeterSet,
     PacketOut,
     PortCounters,
     PortStatsRequest,
@@ -48,6 +51,8 @@ def to_ofp(datapath: Any, msg: Message) -> Any:
         else:
             actions = [parser.OFPActionOutput(msg.out_port)]
         inst = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
+        if msg.meter_id is not None:  # the meter instruction runs first (OF 1.3.5 5.9)
+            inst.insert(0, parser.OFPInstructionMeter(msg.meter_id, ofp.OFPIT_METER))
         return parser.OFPFlowMod(
             datapath,
             cookie=msg.cookie,
@@ -96,6 +101,16 @@ def to_ofp(datapath: Any, msg: Message) -> Any:
         )
     if isinstance(msg, EchoRequest):
         return parser.OFPEchoRequest(datapath, data=msg.data)
+    if isinstance(msg, MeterFeaturesRequest):
+        return parser.OFPMeterFeaturesStatsRequest(datapath, 0)
+    if isinstance(msg, MeterSet):
+        return parser.OFPMeterMod(
+            datapath,
+            command=ofp.OFPMC_MODIFY if msg.modify else ofp.OFPMC_ADD,
+            flags=ofp.OFPMF_PKTPS | ofp.OFPMF_BURST,
+            meter_id=msg.meter_id,
+            bands=[parser.OFPMeterBandDrop(rate=msg.rate_pps, burst_size=msg.burst)],
+        )
     raise TypeError(f"cannot translate {type(msg).__name__}")
 
 
@@ -105,6 +120,7 @@ _HEADER = struct.Struct("!BBHI")
 _FLOW_MOD = struct.Struct("!QQBBHHHIIIH2x")
 _MATCH_HEAD = struct.Struct("!HH")
 _INSTRUCTION = struct.Struct("!HH4x")
+_METER_INSTRUCTION = struct.Struct("!HHI")
 _OUTPUT = struct.Struct("!HHIH6x")
 _OXM_IN_PORT = struct.Struct("!II")
 _OXM_MAC = struct.Struct("!I6s")
@@ -150,6 +166,11 @@ def encode_flow_add(msg: FlowAdd, xid: int = 0) -> bytes:
             ofp.OFPFF_SEND_FLOW_REM if msg.notify_removal else 0,
         )
         + encode_match(msg.match)
+        + (
+            b""
+            if msg.meter_id is None
+            else _METER_INSTRUCTION.pack(ofp.OFPIT_METER, 8, msg.meter_id)
+        )
         + _INSTRUCTION.pack(ofp.OFPIT_APPLY_ACTIONS, 8 + len(actions))
         + actions
     )
@@ -219,6 +240,16 @@ def _single_output(instructions: Any) -> int | None:
     if len(actions) != 1 or not isinstance(actions[0], parser.OFPActionOutput):
         return None
     return int(actions[0].port)
+
+
+def meter_features(stats: Any) -> MeterFeatures:
+    """A Ryu ``OFPMeterFeaturesStats`` as :class:`MeterFeatures`."""
+    return MeterFeatures(
+        max_meter=stats.max_meter,
+        band_types=stats.band_types,
+        capabilities=stats.capabilities,
+        max_bands=stats.max_bands,
+    )
 
 
 def port_counters(stats: Any) -> PortCounters:

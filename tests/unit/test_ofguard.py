@@ -96,6 +96,7 @@ def test_message_sizes_agree_with_ryu() -> None:
         ofp.OFPMP_PORT_STATS: ofp.OFP_PORT_STATS_SIZE,
         ofp.OFPMP_QUEUE: ofp.OFP_QUEUE_STATS_SIZE,
         ofp.OFPMP_PORT_DESC: ofp.OFP_PORT_SIZE,
+        ofp.OFPMP_METER_FEATURES: ofp.OFP_METER_FEATURES_SIZE,
     }
     single = {k for k, v in ofguard.MULTIPART_ENTRIES.items() if v[2]}
     assert single == {

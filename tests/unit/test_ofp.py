@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from types import SimpleNamespace
 from typing import Any
 
@@ -254,6 +255,7 @@ def test_port_info_accepts_a_text_name() -> None:
         ),
         FlowAdd(7, Match(), 0xFFFFFFFD, 0, 0x5D << 56),  # table-miss to the controller
         FlowAdd(7, Match(eth_type=0x88CC), 0xFFFFFFFD, 65000, 0x5D << 56, 0, 30),
+        FlowAdd(7, Match(), 0xFFFFFFFD, 0, 0x5D << 56, meter_id=1),  # metered table-miss
     ],
 )
 def test_struct_flow_mod_equals_ryus(dp: Any, msg: FlowAdd) -> None:
@@ -282,6 +284,34 @@ def test_struct_flow_mod_equals_ryus(dp: Any, msg: FlowAdd) -> None:
     ):
         assert getattr(parsed, field) == getattr(ref, field), field
     assert dict(parsed.match.items()) == dict(ref.match.items())
-    assert [a.to_jsondict() for a in parsed.instructions[0].actions] == [
-        a.to_jsondict() for a in ref.instructions[0].actions
+    assert [i.to_jsondict() for i in parsed.instructions] == [
+        i.to_jsondict() for i in ref.instructions
     ]
+    assert bytes(ours[8:]) == bytes(theirs.buf[8:])
+
+
+def test_meter_messages_encode_as_the_specification_lays_them_out(dp: Any) -> None:
+    from controller.southbound.messages import MeterFeaturesRequest, MeterSet
+
+    o = ofp_v13
+    add = ofp.to_ofp(dp, MeterSet(7, 1, 1000, 500))
+    add.serialize()
+    # ofp_meter_mod: command, flags, meter_id; one ofp_meter_band_drop: type, len, rate, burst
+    assert struct.unpack_from("!HHI", add.buf, 8) == (
+        o.OFPMC_ADD,
+        o.OFPMF_PKTPS | o.OFPMF_BURST,
+        1,
+    )
+    assert struct.unpack_from("!HHII", add.buf, 16) == (o.OFPMBT_DROP, 16, 1000, 500)
+    modify = ofp.to_ofp(dp, MeterSet(7, 1, 10, 10, modify=True))
+    modify.serialize()
+    assert struct.unpack_from("!H", modify.buf, 8) == (o.OFPMC_MODIFY,)
+    req = ofp.to_ofp(dp, MeterFeaturesRequest(7))
+    req.serialize()
+    assert struct.unpack_from("!H", req.buf, 8) == (o.OFPMP_METER_FEATURES,)
+
+
+def test_meter_features_reads_ryus_reply_entry() -> None:
+    stats = parser.OFPMeterFeaturesStats(64, 2, 0xF, 8, 0)
+    f = ofp.meter_features(stats)
+    assert (f.max_meter, f.band_types, f.capabilities, f.max_bands) == (64, 2, 0xF, 8)
