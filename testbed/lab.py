@@ -86,6 +86,24 @@ def run(
     return proc
 
 
+def meter_stats(bridge: str) -> dict[int, tuple[int, int]]:
+    """Per meter of an OVS bridge: (packets that entered it, packets its band dropped)."""
+    import re
+
+    out = subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "meter-stats", bridge],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    stats = {}
+    for m in re.finditer(
+        r"meter:(\d+) .*?packet_in_count:(\d+).*?0: packet_count:(\d+)", out, re.S
+    ):
+        stats[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+    return stats
+
+
 def get_json(url: str, timeout: float = 5) -> Any:
     """GET a JSON document (raises OSError/ValueError on failure)."""
     import json

@@ -42,6 +42,7 @@ from controller.southbound.messages import (
 )
 
 PRIORITY_PORT_MISS = 1
+U32_MAX = 0xFFFF_FFFF  # meter rates and bursts are 32-bit
 OFPMBT_DROP = 1
 OFPMF_PKTPS = 1 << 1
 OFPET_BAD_REQUEST, OFPET_BAD_INSTRUCTION, OFPET_METER_MOD_FAILED = 1, 3, 12
@@ -94,8 +95,8 @@ def port_miss_entry(dpid: int, port_no: int) -> FlowAdd:
 class MissMeters:
     def __init__(self, config: Config) -> None:
         self.enabled = config.miss_meters
-        self.rate = max(1, math.ceil(config.packet_in_rate))
-        self.burst = 2 * self.rate
+        self.rate = min(max(1, math.ceil(config.packet_in_rate)), U32_MAX)
+        self.burst = min(2 * self.rate, U32_MAX)
         self.state: dict[int, str] = {}
         self.max_meter: dict[int, int] = {}
         self.metered: dict[int, set[int]] = {}

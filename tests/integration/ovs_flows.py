@@ -31,7 +31,8 @@ def dump_flows(switch: str) -> list[dict[str, Any]]:
 
 
 def table_miss_packets(net: lab.LabNetwork) -> int:
-    """Packets that hit the table-miss entry (priority 0) on every switch: packet-ins."""
+    """Packets that hit a table-miss entry (priority 0, or a port's own at priority 1: see
+    controller.discovery.miss_meter) on every switch: packet-ins."""
     total = 0
     for sw in net.net.switches:
         out = subprocess.run(
@@ -41,7 +42,8 @@ def table_miss_packets(net: lab.LabNetwork) -> int:
             check=True,
         ).stdout
         for line in out.splitlines():
-            if re.search(r"\bpriority=0[ ,]", line) and "actions=CONTROLLER" in line:
+            miss = re.search(r"\bpriority=[01][ ,]", line)
+            if miss and re.search(r"actions=(meter:\d+,)?CONTROLLER", line):
                 total += int(re.search(r"n_packets=(\d+)", line).group(1))
     return total
 
