@@ -20,7 +20,7 @@ from typing import Any
 METRICS = ("hop", "latency", "utilization", "cost")
 METRIC_CHOICES = ("auto", *METRICS)
 """``auto``: ``cost`` once the model has predicted link costs, ``hop`` until then."""
-FALLBACKS = ("hop", "latency", "utilization")
+FALLBACKS = ("delay", "hop", "latency", "utilization")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "controller/models/linkcost.npz"
 CONFIG_ENV = "SDN_CONFIG"
@@ -60,9 +60,11 @@ class Config:
     model_path: str = DEFAULT_MODEL
     """Link-cost model (.npz from training/train_model.py); a relative path is relative to
     the project root; "" runs without a model."""
-    model_fallback: str = "hop"
+    model_fallback: str = "delay"
     """Cost of a link the model cannot predict (no model, too few samples, out of range):
-    the weight of this metric instead."""
+    ``delay``: on the predicted cost's own scale, from its measured delay, never below an
+    idle predicted link's; or the weight of another metric (hop, latency, utilization;
+    not on that scale)."""
     cost_ms_per_hop: float = 1.0
     """Predicted cost = 1 + predicted delay / cost_ms_per_hop."""
     rest_token: str = ""

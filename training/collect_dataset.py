@@ -1,22 +1,33 @@
 """Collect the link-cost dataset: Mininet scenarios on shaped links under iperf3 load.
 
-    sudo .venv/bin/python -m training.collect_dataset [--scenarios 24] [--seconds 40]
-        [--seed 1] [--out data/linkcost.csv]
+    sudo .venv/bin/python -m training.collect_dataset [--scenarios 56] [--seconds 40]
+        [--seed 2] [--out data/linkcost.csv] [--resume]
 
-Each scenario builds a topology whose switch links are shaped with htb (TCLink bw),
-starts our controller (metric hop, no model), and runs a seeded random plan of iperf3
-flows (TCP and UDP at various rates, overlapping, between random host pairs). Every
-time the controller publishes new link features (each stats interval) the script
-records, per directed link, the features and the link's measured one-way delay at the
-*next* interval: the label is what the link will cost. Columns: data/README.md.
-Bounded: every scenario stops after --seconds, every iperf3 has a -t.
+Scenario i uses topology spec ``SPECS[i % len(SPECS)]`` (five families: twopath, ring,
+linear, mesh, tree; one twopath with two capacities) at a capacity from ``CAPACITIES``
+that rotates so every spec meets every capacity, and a queue limit drawn from
+``QUEUES`` (a pfifo of that many packets under each link's htb class: shallow queues
+fill, drop, and drain fast; 1000 is Linux's default). Each scenario starts our
+controller (metric hop, no model) and runs a seeded random plan of 1 to 5 overlapping
+iperf3 flows (TCP, or UDP at 10 % to 140 % of the link rate) between random host
+pairs. Every time the controller publishes new link features (each stats interval) the
+script records, per directed link, the features and the link's measured one-way delay
+at the *next* interval: the label is what the link will cost. Columns: data/README.md.
+
+Progress: one line per scenario (k of n, elapsed, rows so far, time left). A scenario's
+rows are written when it completes; ``--resume`` keeps the scenarios already in --out
+and runs the others (each scenario's plan depends only on --seed and its number, so a
+resumed run collects what an uninterrupted one would). Bounded: every scenario stops
+after --seconds, every iperf3 has a -t.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,19 +39,22 @@ from controller.linkcost.features import FEATURE_NAMES
 from testbed import lab
 from topologies import build_topo
 
-TOPOLOGIES = [
-    "twopath,10",
-    "twopath,5",
-    "twopath,20",
-    "ring,4,10,shaped=true",
-    "linear,3,8,shaped=true",
-    "twopath,15,3",
-    "ring,5,6,shaped=true",
-    "mesh,4,12,shaped=true",
+SPECS = [
+    "twopath,{bw}",
+    "ring,4,{bw},shaped=true",
+    "linear,3,{bw},shaped=true",
+    "mesh,4,{bw},shaped=true",
+    "tree,2,2,{bw},shaped=true",
+    "ring,5,{bw},shaped=true",
+    "twopath,{bw},3,{bw2}",
 ]
+CAPACITIES = (5, 10, 15, 20, 30)  # Mbit/s
+QUEUES = (1000, 100, 30)  # packets per link direction
 COLUMNS = [
     "scenario",
     "topology",
+    "family",
+    "queue_packets",
     "t",
     "src",
     "dst",
@@ -61,11 +75,29 @@ class Flow:
     port: int
 
 
+def scenario_spec(index: int) -> str:
+    """The topology spec of scenario ``index``: every spec meets every capacity."""
+    template = SPECS[index % len(SPECS)]
+    turn = index // len(SPECS)
+    bw = CAPACITIES[(turn + index) % len(CAPACITIES)]
+    bw2 = CAPACITIES[(turn + index + 2) % len(CAPACITIES)]
+    return template.format(bw=bw, bw2=bw2)
+
+
+def family(spec: str) -> str:
+    return spec.split(",", 1)[0]
+
+
+def scenario_rng(seed: int, index: int) -> random.Random:
+    """Each scenario's own generator: its plan does not depend on the ones before."""
+    return random.Random(seed * 1_000_003 + index)
+
+
 def plan(rng: random.Random, hosts: dict[str, str], seconds: float, bw_mbps: float) -> list[Flow]:
-    """1 to 4 flows; most between hosts on different switches (so they load links)."""
+    """1 to 5 flows; most between hosts on different switches (so they load links)."""
     flows = []
     names = sorted(hosts)
-    for i in range(rng.randint(1, 4)):
+    for i in range(rng.randint(1, 5)):
         src, dst = rng.sample(names, 2)
         for _ in range(10):
             if hosts[src] != hosts[dst] or rng.random() < 0.1:
@@ -78,11 +110,33 @@ def plan(rng: random.Random, hosts: dict[str, str], seconds: float, bw_mbps: flo
     return sorted(flows, key=lambda f: f.start)
 
 
+def limit_queues(net: Any, packets: int) -> None:
+    """A pfifo of ``packets`` under the htb class Mininet's TCLink made on every shaped
+    switch interface (netem, which TCLink's max_queue_size needs, is missing here)."""
+    if packets >= 1000:
+        return  # Linux's default leaf queue: leave it
+    for sw in net.net.switches:
+        for intf in sw.intfList():
+            if intf.name == "lo" or "-eth" not in intf.name:
+                continue
+            shown = subprocess.run(
+                ["tc", "class", "show", "dev", intf.name], capture_output=True, text=True
+            ).stdout
+            if "5:1" not in shown:
+                continue  # not shaped (a host link)
+            subprocess.run(
+                ["tc", "qdisc", "replace", "dev", intf.name, "parent", "5:1", "handle", "10:",
+                 "pfifo", "limit", str(packets)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+
+
 def run_scenario(
     index: int, spec: str, seconds: float, rng: random.Random, writer: Any, workdir: Path
 ) -> int:
     topo = build_topo(spec)
     bw = max(topo.shaped_capacities_bps().values()) / 1e6
+    queue = rng.choice(QUEUES)
     cfg = lab.write_controller_config(topo, workdir / f"s{index}.toml", metric="hop", model_path="")
     switches = set(topo.switches())
     attach = {}
@@ -93,7 +147,7 @@ def run_scenario(
             attach[a] = b
     flows = plan(rng, attach, seconds, bw)
     print(
-        f"[collect] scenario {index}: {spec}, {len(flows)} flows: "
+        f"[collect] scenario {index}: {spec}, queue {queue} packets, {len(flows)} flows: "
         + "; ".join(
             f"{f.src}->{f.dst} {'tcp' if f.udp_mbps is None else f'udp {f.udp_mbps}M'}"
             f" @{f.start:.0f}s for {f.duration:.0f}s"
@@ -103,6 +157,7 @@ def run_scenario(
     )
     with lab.lab(topo, config_file=cfg) as (ctl, net):
         net.wait_discovered(ctl)
+        limit_queues(net, queue)
         pids: list[tuple[Any, str]] = []
         for f in flows:  # servers first, one per flow, with a pidfile each
             server = net.host(f.dst)
@@ -110,18 +165,24 @@ def run_scenario(
             server.cmd(f"iperf3 -s -1 -D -p {f.port} --pidfile {pidfile}")
             pids.append((server, str(pidfile)))
         try:
-            rows = _record(index, spec, seconds, flows, ctl, net, writer)
+            rows = _record(index, spec, queue, seconds, flows, ctl, net, writer)
         finally:
             for host, pid_path in pids:  # our iperf3 servers, by PID
                 host.cmd(
                     f"test -f {pid_path} && kill $(cat {pid_path}) 2>/dev/null; rm -f {pid_path}"
                 )
-    print(f"[collect] scenario {index}: {rows} rows", flush=True)
     return rows
 
 
 def _record(
-    index: int, spec: str, seconds: float, flows: list[Flow], ctl: Any, net: Any, writer: Any
+    index: int,
+    spec: str,
+    queue: int,
+    seconds: float,
+    flows: list[Flow],
+    ctl: Any,
+    net: Any,
+    writer: Any,
 ) -> int:
     """Run the traffic plan and write (features, next delay) rows until the time is up."""
     rows = 0
@@ -155,6 +216,8 @@ def _record(
                     [
                         index,
                         spec,
+                        family(spec),
+                        queue,
                         round(before["t"], 2),
                         key[0],
                         key[1],
@@ -175,32 +238,61 @@ def _record(
     return rows
 
 
+def completed_scenarios(path: Path) -> set[int]:
+    """Scenario numbers already in a dataset file of our columns (for --resume)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header != COLUMNS:
+            raise SystemExit(f"{path}: other columns than this collector writes; cannot resume")
+        return {int(row[0]) for row in reader if row}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="training.collect_dataset", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--scenarios", type=int, default=24)
+    p.add_argument("--scenarios", type=int, default=56)
     p.add_argument("--seconds", type=float, default=40.0)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=2)
     p.add_argument("--out", type=Path, default=lab.ROOT / "data" / "linkcost.csv")
+    p.add_argument("--resume", action="store_true", help="keep the scenarios already in --out")
     args = p.parse_args(argv)
     problems = lab.missing_prerequisites()
     if problems:
         print("cannot collect:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
-    rng = random.Random(args.seed)
+    done = completed_scenarios(args.out) if args.resume else set()
+    todo = [i for i in range(args.scenarios) if i not in done]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not done:
+        with open(args.out, "w", newline="") as fh:
+            csv.writer(fh).writerow(COLUMNS)
+    elif todo:
+        print(f"[collect] resuming: {len(done)} scenarios already in {args.out}", flush=True)
     total = 0
     t_start = time.monotonic()
-    with open(args.out, "w", newline="") as fh, tempfile.TemporaryDirectory() as tmp:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        for i in range(args.scenarios):
-            spec = TOPOLOGIES[i % len(TOPOLOGIES)]
-            total += run_scenario(i, spec, args.seconds, rng, writer, Path(tmp))
-            fh.flush()
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, i in enumerate(todo, start=1):
+            spec = scenario_spec(i)
+            buffer = io.StringIO()
+            rows = run_scenario(
+                i, spec, args.seconds, scenario_rng(args.seed, i), csv.writer(buffer), Path(tmp)
+            )
+            with open(args.out, "a", newline="") as fh:  # a scenario lands whole or not at all
+                fh.write(buffer.getvalue())
+            total += rows
+            elapsed = time.monotonic() - t_start
+            left = elapsed / k * (len(todo) - k)
+            print(
+                f"[collect] scenario {i} ({k} of {len(todo)}): {rows} rows; {total} rows in "
+                f"{elapsed:.0f} s, about {left:.0f} s left",
+                flush=True,
+            )
     print(
-        f"[collect] {total} rows from {args.scenarios} scenarios in "
+        f"[collect] {total} rows from {len(todo)} scenarios in "
         f"{time.monotonic() - t_start:.0f}s -> {args.out}"
     )
     return 0

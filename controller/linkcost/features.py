@@ -1,9 +1,15 @@
-"""Per-link features for the cost model, from port counters only (no probes).
+"""Per-link features for the cost model: port counters, and the link's measured delay.
 
 For a directed link u:p -> v:q the features describe what u transmits on p (and v
-receives on q) over the last polling intervals. Rates are scale-free where that makes
-sense (utilization), with the capacity as its own feature, so one model can serve
-links of different speeds within the range it was trained on.
+receives on q) over the last polling intervals, and the one-way delay our probes
+measured on it at each of those intervals (the delay *now* is the best single predictor
+of the delay a second later; the counters say whether a queue is about to grow or
+drain). Rates are scale-free where that makes sense (utilization), with the capacity as
+its own feature, so one model can serve links of different speeds within the range it
+was trained on.
+
+The training data (``training/collect_dataset.py``) records these same features from a
+live controller, so what the model learns from is what it is given at run time.
 """
 
 from __future__ import annotations
@@ -29,7 +35,15 @@ FEATURE_NAMES: tuple[str, ...] = (
     "src_overload",  # (rx - tx) over all ports of the source switch, over capacity:
     #   traffic arriving faster than it leaves, i.e. a queue growing
     "src_overload_max",  # its maximum over the last TREND_SAMPLES intervals
+    "delay_ms",  # the link's measured one-way delay now (ms)
+    "delay_prev_ms",  # the same one stats interval earlier (= delay_ms at first)
+    "delay_max_ms",  # its maximum over the last TREND_SAMPLES intervals
+    "delay_trend",  # least-squares slope of the delay, ms per second, same window
 )
+DELAY_FEATURES = ("delay_ms", "delay_prev_ms", "delay_max_ms", "delay_trend")
+UNBOUNDED_FEATURES = ("drops_ps", "errors_ps")
+"""Features a model is never range-checked on (clipped to its training range instead):
+hardware that counts drops must not put a dropping link out of range, and so cheap."""
 SATURATED = 0.95
 TREND_SAMPLES = 5
 
@@ -59,17 +73,30 @@ def switch_overload_bps(ports: Sequence[PortTraffic]) -> list[float]:
     ]
 
 
+def delay_features(delays: Sequence[tuple[float, float]]) -> list[float]:
+    """The :data:`DELAY_FEATURES` from (time, measured delay ms) samples, one per stats
+    interval, oldest first, the last one now (at least one)."""
+    recent = list(delays)[-TREND_SAMPLES:]
+    now_ms = recent[-1][1]
+    prev_ms = recent[-2][1] if len(recent) > 1 else now_ms
+    return [now_ms, prev_ms, max(ms for _, ms in recent), _slope(recent)]
+
+
 def link_features(
     tx: PortTraffic | None,
     rx: PortTraffic | None,
     capacity_bps: float,
     overload_bps: Sequence[float] = (),
+    delays: Sequence[tuple[float, float]] = (),
 ) -> list[float] | None:
-    """Feature vector (in :data:`FEATURE_NAMES` order), or None before two samples exist.
+    """Feature vector (in :data:`FEATURE_NAMES` order), or None before two counter
+    samples and one delay measurement exist.
 
-    ``overload_bps`` is :func:`switch_overload_bps` of the link's source switch.
+    ``overload_bps`` is :func:`switch_overload_bps` of the link's source switch;
+    ``delays`` the link's measured delays, one per stats interval (see
+    :func:`delay_features`).
     """
-    if tx is None or tx.current is None or capacity_bps <= 0:
+    if tx is None or tx.current is None or capacity_bps <= 0 or not delays:
         return None
     cur: PortRates = tx.current
     recent = list(tx.history)[-TREND_SAMPLES:]
@@ -102,30 +129,6 @@ def link_features(
         saturated_s,
         over[-1],
         max(over),
+        *delay_features(delays),
     ]
     return [v if math.isfinite(v) else 0.0 for v in values]
-
-
-def load_features(capacity_bps: float, offered: float) -> list[float]:
-    """The features of a link carrying ``offered`` of its capacity (above 1: more than it
-    can carry, the rest queues), freshly and steadily: no history, no drops, 1000-byte
-    packets. Re-optimization asks the model about a pair's current and candidate paths
-    with this one description, so what differs between them is their load alone."""
-    u = min(max(offered, 0.0), 1.0)
-    values = {
-        "utilization": u,
-        "utilization_ewma": u,
-        "utilization_max": u,
-        "utilization_trend": 0.0,
-        "rx_utilization": u,
-        "tx_mbps": u * capacity_bps / 1e6,
-        "tx_kpps": u * capacity_bps / 8 / 1000 / 1e3,
-        "mean_packet_bytes": 1000.0 if u > 0 else 0.0,
-        "drops_ps": 0.0,
-        "errors_ps": 0.0,
-        "log10_capacity_bps": math.log10(capacity_bps),
-        "saturated_s": 1.0 if u >= SATURATED else 0.0,
-        "src_overload": max(0.0, offered - 1.0),
-        "src_overload_max": max(0.0, offered - 1.0),
-    }
-    return [values[n] for n in FEATURE_NAMES]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,21 @@ import numpy as np
 from controller.config import Config
 from controller.linkcost.features import (
     FEATURE_NAMES,
+    TREND_SAMPLES,
     link_features,
-    load_features,
     switch_overload_bps,
 )
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
-from controller.linkcost.model import CostModel, ModelError, cost_from_latency
+from controller.linkcost.model import (
+    DROP_COLUMN,
+    IDLE_COLUMNS,
+    IDLE_UTILIZATION,
+    CostModel,
+    LoadCurve,
+    ModelError,
+    cost_from_latency,
+)
+from controller.linkcost.quality import LiveQuality
 from controller.linkcost.stats import PortCounters, TrafficStats
 from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, LinkState
@@ -32,6 +42,12 @@ from controller.southbound.messages import EchoRequest, Message, PortStatsReques
 log = logging.getLogger("controller.linkcost")
 OTHERS_NOISE = 0.1
 """Other traffic below this share of a link's capacity is noise to re-optimization."""
+DEFAULT_CURVE = LoadCurve(base_ms=0.5, gain=1.0)
+"""What-if delays without a model: M/M/1 with a 1000-byte packet, 0.5 ms idle."""
+UNMEASURED_MS = 1.0
+"""Delay assumed for a link with neither a prediction nor a measurement."""
+
+Edge = tuple[int, int]
 
 
 class LinkCostService:
@@ -44,6 +60,13 @@ class LinkCostService:
         self.model_error = ""
         self.last_prediction_at: float | None = None
         self.predicted_links = 0
+        self.fallback_links = 0
+        self.link_rounds = 0
+        """Link-rounds so far: one per link per cost round (coverage's denominator)."""
+        self.predicted_link_rounds = 0
+        self.delays: dict[Edge, deque[tuple[float, float]]] = {}
+        """Per directed link: its measured delay at each of the last cost rounds."""
+        self.quality = LiveQuality()
         self.load_model()
 
     def load_model(self) -> None:
@@ -128,13 +151,16 @@ class LinkCostService:
 
     # ------------------------------------------------------------------ prediction
     def update_costs(self, now: float) -> int:
-        """Features for every link from the latest counters, then one batch prediction.
+        """Features for every link from the latest counters and measured delays, then one
+        batch prediction; links the model cannot judge get a cost on the same scale.
 
-        Links without features (fewer than two samples) or outside the model's training
-        range get no prediction: their ``cost`` weight falls back as configured.
-        Returns how many links were predicted.
+        Links without features (fewer than two counter samples, no delay measured yet) or
+        outside the model's training range get no prediction: under fallback ``delay``
+        their cost is 1 + their measured delay / ``cost_ms_per_hop``, never below the
+        highest idle predicted link's. Returns how many links were predicted.
         """
         g = self.graph
+        ms_per_hop = self.config.cost_ms_per_hop
         overload = {
             d: switch_overload_bps(
                 [t for p in g.ports(d) if (t := self.traffic.get(d, p)) is not None]
@@ -142,42 +168,69 @@ class LinkCostService:
             for d in g.switches()
         }
         edges = [(u, v, data["state"]) for u, v, data in g.graph.edges(data=True)]
-        figures: dict[tuple[int, int], dict[str, Any]] = {}
+        live = {(u, v) for u, v, _ in edges}
+        for gone in [e for e in self.delays if e not in live]:
+            del self.delays[gone]
+        self.quality.keep_only(live)
+        self.quality.begin_round()
+        figures: dict[Edge, dict[str, Any]] = {}
         rows, rows_of = [], []
         for u, v, st in edges:
+            if st.latency_ms is not None:
+                self.quality.measured((u, v), st.latency_ms)
+                history = self.delays.setdefault((u, v), deque(maxlen=TREND_SAMPLES))
+                history.append((now, st.latency_ms))
             feats = link_features(
                 self.traffic.get(u, st.src_port),
                 self.traffic.get(v, st.dst_port),
                 st.capacity_bps,
                 overload[u],
+                self.delays.get((u, v), ()),
             )
             figures[(u, v)] = {
                 "features": feats,
                 "features_at": now if feats is not None else None,
                 "predicted_cost": None,
                 "predicted_latency_ms": None,
+                "fallback_cost": None,
             }
             if feats is not None:
                 rows.append(feats)
                 rows_of.append((u, v))
         predicted = 0
+        floor_ms = 0.0  # the highest predicted delay of an idle link
         if self.model is not None and rows:
             x = np.asarray(rows, dtype=np.float64)
             ok = self.model.in_range(x)
             if ok.any():
                 ms = self.model.predict_latency_ms(x[ok])
-                chosen = (e for e, good in zip(rows_of, ok, strict=True) if good)
+                idle = np.all(x[ok][:, IDLE_COLUMNS] < IDLE_UTILIZATION, axis=1) & (
+                    x[ok][:, DROP_COLUMN] <= 0
+                )
+                if idle.any():
+                    floor_ms = float(ms[idle].max())
+                chosen = [e for e, good in zip(rows_of, ok, strict=True) if good]
                 for edge, value in zip(chosen, ms, strict=True):
                     figures[edge]["predicted_latency_ms"] = float(value)
-                    figures[edge]["predicted_cost"] = cost_from_latency(
-                        float(value), self.config.cost_ms_per_hop
-                    )
+                    figures[edge]["predicted_cost"] = cost_from_latency(float(value), ms_per_hop)
+                    self.quality.predicted(edge, float(value), self.delays[edge][-1][1])
                     predicted += 1
-        for (u, v), values in figures.items():
+        fallback = 0
+        for u, v, st in edges:
+            values = figures[(u, v)]
+            if values["predicted_cost"] is None:
+                fallback += 1
+                if self.config.model_fallback == "delay":
+                    measured = UNMEASURED_MS if st.latency_ms is None else st.latency_ms
+                    values["fallback_cost"] = cost_from_latency(max(measured, floor_ms), ms_per_hop)
             g.update_link(u, v, **values)
         if predicted:
             self.last_prediction_at = now
         self.predicted_links = predicted
+        self.fallback_links = fallback
+        if self.model is not None:
+            self.link_rounds += len(edges)
+            self.predicted_link_rounds += predicted
         return predicted
 
     def what_if(
@@ -185,29 +238,25 @@ class LinkCostService:
     ) -> float:
         """The weight of link src->dst under ``metric`` as if ``remove_bps`` of its traffic
         left and ``add_bps`` arrived (re-optimization moves a pair's own load in thought).
-        Under ``cost`` the model predicts the link from that load alone
-        (:func:`load_features`); otherwise the weight is recomputed from the changed
-        utilization."""
+        Under ``cost`` the link is priced from that load alone, on the cost scale, by the
+        model's fitted load curve (see :class:`~controller.linkcost.model.LoadCurve`; a
+        next-interval predictor cannot say what a load it never saw there would do);
+        otherwise the weight is recomputed from the changed utilization."""
         st = self.graph.edge(src, dst)
         if st is None:
             return math.inf
-        if (
-            metric == "cost"
-            and st.cost_override is None
-            and st.predicted_cost is not None
-            and self.model is not None
-        ):
-            offered = self._others(st, remove_bps) + add_bps / st.capacity_bps
-            x = np.asarray([load_features(st.capacity_bps, offered)], dtype=np.float64)
-            if self.model.in_range(x)[0]:
-                ms = float(self.model.predict_latency_ms(x)[0])
-                return cost_from_latency(ms, self.config.cost_ms_per_hop)
-        u = min(self._others(st, remove_bps) + add_bps / st.capacity_bps, 1.0)
+        offered = self._others(st, remove_bps) + add_bps / st.capacity_bps
+        if metric == "cost" and st.cost_override is None and self._curve_applies():
+            curve = self.model.load_curve if self.model is not None else DEFAULT_CURVE
+            ms = curve.delay_ms(st.capacity_bps, offered)
+            return cost_from_latency(ms, self.config.cost_ms_per_hop)
+        u = min(offered, 1.0)
         loaded = dataclasses.replace(st, utilization=u, tx_bps=st.tx_bps + add_bps - remove_bps)
-        if metric == "cost" and st.cost_override is None and st.predicted_cost is not None:
-            # Out of the model's range once loaded: priced like that full a link would be.
-            return link_weight(loaded, "utilization")
         return link_weight(loaded, metric, self.config.model_fallback)
+
+    def _curve_applies(self) -> bool:
+        """Costs are on the delay scale: with a model, or with fallback ``delay``."""
+        return self.model is not None or self.config.model_fallback == "delay"
 
     @staticmethod
     def _others(st: LinkState, remove_bps: float) -> float:
@@ -229,8 +278,10 @@ class LinkCostService:
                     "dst": f"{key.dst:016x}",
                     "predicted_latency_ms": st.predicted_latency_ms,
                     "predicted_cost": st.predicted_cost,
+                    "fallback_cost": st.fallback_cost,
                     "measured_latency_ms": st.latency_ms,
                     "cost_override": st.cost_override,
+                    "quality": self.quality.link((key.src, key.dst)),
                 }
             )
         return {
@@ -250,5 +301,17 @@ class LinkCostService:
                 else round(now - self.last_prediction_at, 3)
             ),
             "predicted_links": self.predicted_links,
+            "fallback_links": self.fallback_links,
+            "fallback_share": (
+                round(self.fallback_links / (self.fallback_links + self.predicted_links), 4)
+                if self.fallback_links + self.predicted_links
+                else None
+            ),
+            "live_quality": self.quality.overall(),
+            "coverage": (
+                round(self.predicted_link_rounds / self.link_rounds, 4)
+                if self.link_rounds
+                else None
+            ),
             "links": links,
         }

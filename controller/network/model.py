@@ -53,6 +53,8 @@ class LinkState:
     latency_ms: float | None = None
     predicted_cost: float | None = None
     predicted_latency_ms: float | None = None
+    fallback_cost: float | None = None
+    """Without a prediction: its cost on the same scale, from its measured delay."""
     features: list[float] | None = None
     features_at: float | None = None
     cost_override: float | None = None

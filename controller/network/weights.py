@@ -5,8 +5,9 @@
   measured), plus a small per-hop term so that unmeasured links do not look free.
 * ``utilization``: ``1 / (1 - u)`` with ``u`` the link's utilization capped at 0.99:
   1 on an idle link (the hop metric), growing steeply as the link fills.
-* ``cost``: an operator override, else the model's predicted cost, else the weight
-  under the configured fallback metric (``hop`` by default).
+* ``cost``: an operator override, else the model's predicted cost, else (fallback
+  ``delay``, the default) the cost the link-cost service set on the same scale from the
+  measured delay, else the weight under the configured fallback metric.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _finite_positive(value: float, fallback: float = 1.0) -> float:
     return float(value)
 
 
-def link_weight(state: LinkState, metric: str, cost_fallback: str = "hop") -> float:
+def link_weight(state: LinkState, metric: str, cost_fallback: str = "delay") -> float:
     """The weight of one directed link under ``metric``."""
     if metric == "hop":
         return 1.0
@@ -42,10 +43,15 @@ def link_weight(state: LinkState, metric: str, cost_fallback: str = "hop") -> fl
             return _finite_positive(state.cost_override)
         if state.predicted_cost is not None:
             return _finite_positive(state.predicted_cost)
+        if cost_fallback == "delay":
+            if state.fallback_cost is not None:
+                return _finite_positive(state.fallback_cost)
+            lat = DEFAULT_LATENCY_MS if state.latency_ms is None else max(state.latency_ms, 0.0)
+            return _finite_positive(1.0 + lat)  # before the first cost round: ms_per_hop 1
         return link_weight(state, cost_fallback) if cost_fallback != "cost" else 1.0
     raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
 
 
-def link_weights(state: LinkState, cost_fallback: str = "hop") -> dict[str, float]:
+def link_weights(state: LinkState, cost_fallback: str = "delay") -> dict[str, float]:
     """The weight of a link under every metric."""
     return {m: link_weight(state, m, cost_fallback) for m in METRICS}

@@ -43,6 +43,7 @@ def _schemas() -> dict[str, Any]:
             "utilization": {"type": "number", "minimum": 0},
             "latency_ms": nullable_num,
             "predicted_cost": nullable_num,
+            "fallback_cost": nullable_num,
             "cost_override": nullable_num,
             "weights": {"type": "object", "additionalProperties": {"type": "number"}},
         },

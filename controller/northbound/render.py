@@ -22,6 +22,7 @@ def link_json(link: LinkView) -> dict[str, Any]:
         "utilization": st.utilization,
         "latency_ms": st.latency_ms,
         "predicted_cost": st.predicted_cost,
+        "fallback_cost": st.fallback_cost,
         "cost_override": st.cost_override,
         "weights": link.weights,
         "predicted_latency_ms": st.predicted_latency_ms,

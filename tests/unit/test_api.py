@@ -99,7 +99,8 @@ def test_path_metric_parameter_and_cost_override(ctx: api.ApiContext) -> None:
     hop = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.3", query={"metric": "hop"}).body
     assert [h["dpid"][-1] for h in hop["paths"][0]["hops"]] == ["1", "2", "3"]
     assert [h["dpid"][-1] for h in cost["paths"][0]["hops"]] == ["1", "6", "5", "4", "3"]
-    assert cost["metric"] == "cost" and cost["paths"][0]["total_cost"] == 4
+    # No model and no delay measured here: each link costs 1 + 1 ms (UNMEASURED_MS) / 1 ms.
+    assert cost["metric"] == "cost" and cost["paths"][0]["total_cost"] == 8
     cleared = call(ctx, "DELETE", "/v1/links/1/2/cost")
     assert cleared.status == 200 and cleared.body["cost_override"] is None
     again = call(ctx, "GET", "/v1/paths/10.0.0.1/10.0.0.3", query={"metric": "cost"}).body

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from controller.config import Config
-from controller.linkcost.features import FEATURE_NAMES, link_features
+from controller.linkcost.features import FEATURE_NAMES, delay_features, link_features
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
 from controller.linkcost.model import CostModel, ModelError, cost_from_latency
 from controller.linkcost.stats import PortCounters, TrafficStats
@@ -56,36 +56,47 @@ def _traffic(rates_mbps: list[float], capacity: int = CAP) -> TrafficStats:
 def test_features_need_two_samples_then_describe_the_load() -> None:
     ts = TrafficStats()
     ts.update(1, [PortCounters(2, 0, 0, 0, 0)], 0.0)
-    assert link_features(ts.get(1, 2), None, CAP) is None
+    assert link_features(ts.get(1, 2), None, CAP, delays=[(0.0, 1.0)]) is None
     ts = _traffic([2, 4, 6, 8, 10])
-    f = dict(zip(FEATURE_NAMES, link_features(ts.get(1, 2), ts.get(2, 2), CAP), strict=True))
+    assert link_features(ts.get(1, 2), ts.get(2, 2), CAP) is None  # no delay measured yet
+    delays = [(1.0, 1.0), (2.0, 2.0), (3.0, 4.0), (4.0, 6.0), (5.0, 8.0), (6.0, 10.0)]
+    values = link_features(ts.get(1, 2), ts.get(2, 2), CAP, delays=delays)
+    f = dict(zip(FEATURE_NAMES, values, strict=True))
     assert f["utilization"] == pytest.approx(1.0, rel=1e-3)
     assert f["utilization_max"] == pytest.approx(1.0, rel=1e-3)
     assert f["utilization_trend"] == pytest.approx(0.2, rel=1e-2)  # +2 Mbit/s per s on 10
     assert f["rx_utilization"] == pytest.approx(1.0, rel=1e-3)
     assert f["mean_packet_bytes"] == pytest.approx(1000, rel=1e-2)
     assert f["log10_capacity_bps"] == pytest.approx(7.0)
+    assert (f["delay_ms"], f["delay_prev_ms"], f["delay_max_ms"]) == (10.0, 8.0, 10.0)
+    assert f["delay_trend"] == pytest.approx(2.0)  # the last 5: +2 ms per s
     assert all(math.isfinite(v) for v in f.values())
+    assert delay_features([(0.0, 3.0)]) == [3.0, 3.0, 3.0, 0.0]
 
 
 # ------------------------------------------------------------------ the model file
 def _tiny_model(path: Path, transform: str = "none") -> Path:
-    """A model that learned latency ~ 50 ms * utilization^4 on synthetic rows."""
+    """A model that learned latency ~ delay now + 50 ms * utilization^4 on synthetic rows
+    (links of 5 to 30 Mbit/s, delays of 0.2 to 60 ms)."""
     rng = np.random.default_rng(0)
     ranges = {
+        "delay_ms": (0.2, 60),
+        "delay_prev_ms": (0.2, 60),
+        "delay_max_ms": (0.2, 60),
+        "delay_trend": (-5, 5),
         "utilization_trend": (-0.5, 0.5),
         "tx_mbps": (0, 12),
         "tx_kpps": (0, 1.5),
         "mean_packet_bytes": (0, 1500),
         "drops_ps": (0, 0),
         "errors_ps": (0, 0),
-        "log10_capacity_bps": (6.5, 7.5),
+        "log10_capacity_bps": (6.7, 7.5),
         "saturated_s": (0, 10),
         "src_overload": (0, 0.5),
         "src_overload_max": (0, 0.5),
     }
-    x = np.column_stack([rng.uniform(*ranges.get(n, (0, 1.1)), size=400) for n in FEATURE_NAMES])
-    y = 50 * np.minimum(x[:, 0], 1.0) ** 4
+    x = np.column_stack([rng.uniform(*ranges.get(n, (0, 1.1)), size=600) for n in FEATURE_NAMES])
+    y = x[:, FEATURE_NAMES.index("delay_ms")] + 50 * np.minimum(x[:, 0], 1.0) ** 4
     net = TrainableNetwork(
         [len(FEATURE_NAMES), 8, 1],
         ["tanh", "identity"],
@@ -99,6 +110,7 @@ def _tiny_model(path: Path, transform: str = "none") -> Path:
         feature_max=x.max(axis=0).tolist(),
         target_transform=transform,
         metrics={"r2": 0.9},
+        load_curve={"base_ms": 0.5, "gain": 2.0},
     )
     net.save(path)
     return path
@@ -106,14 +118,18 @@ def _tiny_model(path: Path, transform: str = "none") -> Path:
 
 def test_cost_model_load_range_and_predict(tmp_path: Path) -> None:
     model = CostModel.load(_tiny_model(tmp_path / "m.npz"))
-    x = np.full((3, len(FEATURE_NAMES)), 0.5)
+    x = np.full((4, len(FEATURE_NAMES)), 0.5)
     x[:, FEATURE_NAMES.index("log10_capacity_bps")] = 7.0
     x[:, FEATURE_NAMES.index("drops_ps")] = x[:, FEATURE_NAMES.index("errors_ps")] = 0.0
     x[1, 0] = 1.0
     x[2, FEATURE_NAMES.index("log10_capacity_bps")] = 10.0  # a 10 Gbit/s link: never seen
-    assert model.in_range(x).tolist() == [True, True, False]
+    x[3, FEATURE_NAMES.index("drops_ps")] = 500.0  # drops never seen: clipped, not refused
+    assert model.in_range(x).tolist() == [True, True, False, True]
     ms = model.predict_latency_ms(x[:2])
     assert np.all(ms >= 0) and ms[1] > ms[0]  # busier link, higher delay
+    assert model.load_curve.delay_ms(CAP, 0.0) == pytest.approx(0.5)
+    assert model.load_curve.delay_ms(CAP, 0.5) < model.load_curve.delay_ms(CAP, 0.9)
+    assert model.load_curve.delay_ms(CAP, 3.0) == model.load_curve.delay_ms(CAP, 0.98)
 
 
 def test_bad_model_files_raise_model_error(tmp_path: Path) -> None:
@@ -136,9 +152,9 @@ def test_cost_from_latency() -> None:
 
 
 # ------------------------------------------------------------------ in the controller
-def _ring_with_model(tmp_path: Path, **cfg: object) -> FakeNetwork:
+def _ring_with_model(tmp_path: Path, model: Path | None = None, **cfg: object) -> FakeNetwork:
     config = Config(
-        model_path=str(_tiny_model(tmp_path / "m.npz")),
+        model_path=str(model or _tiny_model(tmp_path / "m.npz")),
         link_capacity_bps={f"{a}-{b}": CAP for a in range(1, 5) for b in range(1, 5) if a != b},
         **cfg,
     )  # type: ignore[arg-type]
@@ -147,9 +163,14 @@ def _ring_with_model(tmp_path: Path, **cfg: object) -> FakeNetwork:
     return net
 
 
-def _stats_round(net: FakeNetwork, t: float, busy_mbps: float) -> None:
-    """Counters for every port; link s1->s2 (s1's port toward s2) carries busy_mbps."""
+def _stats_round(
+    net: FakeNetwork, t: float, busy_mbps: float, delays: dict[tuple[int, int], float] | None = None
+) -> None:
+    """Counters for every port; link s1->s2 (s1's port toward s2) carries busy_mbps; every
+    link's measured delay is 0.5 ms unless ``delays`` says otherwise."""
     core = net.core
+    for u, v in core.graph.graph.edges:
+        core.graph.update_link(u, v, latency_ms=(delays or {}).get((u, v), 0.5))
     busy_port = net.link_port(1, 2)
     for dpid in core.graph.switches():
         counters = []
@@ -164,7 +185,7 @@ def test_predictions_drive_the_cost_metric_and_auto_switches_to_it(tmp_path: Pat
     core = net.core
     assert core.linkcost.model is not None and core.effective_metric() == "hop"
     for t in range(1, 5):
-        _stats_round(net, float(t), busy_mbps=9.5)
+        _stats_round(net, float(t), busy_mbps=9.5, delays={(1, 2): 20.0})
     assert core.linkcost.update_costs(5.0) == 8  # every directed link of the ring
     assert core.effective_metric() == "cost"
     busy = core.graph.edge(1, 2)
@@ -206,15 +227,18 @@ def test_weights_are_never_nan_infinite_or_negative(tmp_path: Path, monkeypatch)
             assert math.isfinite(w) and w > 0, (metric, w)
 
 
-def test_missing_model_runs_on_hop(tmp_path: Path) -> None:
+def test_missing_model_runs_on_hop_and_cost_is_the_measured_delay(tmp_path: Path) -> None:
     net = FakeNetwork(
         nx.cycle_graph(range(1, 4)), config=Config(model_path=str(tmp_path / "missing.npz"))
     )
     net.discover()
     assert net.core.linkcost.model is None and "not found" in net.core.linkcost.model_error
+    net.core.graph.update_link(1, 2, latency_ms=7.0)
     assert net.core.linkcost.update_costs(1.0) == 0
     assert net.core.effective_metric() == "hop"
     assert net.core.linkcost.status()["loaded"] is False
+    assert net.core.graph.graph.edges[1, 2]["cost"] == pytest.approx(8.0)  # 1 + 7 ms / 1 ms
+    assert net.core.graph.graph.edges[2, 1]["cost"] == pytest.approx(2.0)  # unmeasured: 1 ms
 
 
 def test_lldp_and_echo_give_links_a_measured_latency() -> None:

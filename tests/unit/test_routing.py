@@ -94,8 +94,12 @@ def test_utilization_weight_is_one_when_idle_and_grows_with_load() -> None:
     assert weights[-1] == weights[-2]  # capped, stays finite
 
 
-def test_cost_weight_override_beats_prediction_beats_hop() -> None:
-    assert link_weight(state(), "cost") == 1.0
+def test_cost_weight_override_beats_prediction_beats_fallback() -> None:
+    assert link_weight(state(), "cost", "hop") == 1.0
+    assert link_weight(state(), "cost") == 2.0  # fallback delay, unmeasured: 1 + 1 ms
+    assert link_weight(state(latency_ms=3.0), "cost") == 4.0  # before any cost round
+    assert link_weight(state(latency_ms=3.0, fallback_cost=6.5), "cost") == 6.5
+    assert link_weight(state(predicted_cost=3.5, fallback_cost=6.5), "cost") == 3.5
     assert link_weight(state(predicted_cost=3.5), "cost") == 3.5
     assert link_weight(state(predicted_cost=3.5, cost_override=9.0), "cost") == 9.0
 

@@ -5,6 +5,8 @@ runtime has its own file, tests/unit/test_runtime.py.)"""
 
 from __future__ import annotations
 
+import pytest
+
 from controller.config import Config
 from controller.discovery.lldp import build_probe
 from controller.discovery.service import DiscoveryService, base_flows, probe_key_for
@@ -148,8 +150,12 @@ def test_linkcost_polls_turns_counters_into_link_figures_and_weights() -> None:
     assert edge is not None and abs(edge.utilization - 0.5) < 1e-6
     assert g.version("utilization") != util_version and g.version("hop") == hop_version
     assert working == [LinkKey(1, 1, 2, 1)]  # sent here, received there: the cable works
-    assert cost.update_costs(4.0) == 0  # no model: features only
+    assert cost.update_costs(4.0) == 0  # no delay measured yet: no features
+    assert edge.features is None and edge.fallback_cost == 2.0  # 1 + UNMEASURED_MS / 1 ms
+    g.update_link(1, 2, latency_ms=0.7)
+    assert cost.update_costs(5.0) == 0  # no model: features only
     assert edge.features is not None and edge.predicted_cost is None
+    assert edge.fallback_cost == pytest.approx(1.7)  # the same scale: 1 + 0.7 ms / 1 ms
 
 
 def test_linkcost_measures_delay_from_echo_and_probe_times() -> None:
