@@ -211,7 +211,7 @@ def _record(
                 continue
             last_at[key] = at
             before = prev.get(key)
-            if before is not None and lk["latency_ms"] is not None:
+            if before is not None:  # the label: this snapshot's delay, as live quality uses
                 writer.writerow(
                     [
                         index,
@@ -223,8 +223,8 @@ def _record(
                         key[1],
                         before["capacity_bps"],
                         *(before["features"][n] for n in FEATURE_NAMES),
-                        before["latency_ms"],
-                        lk["latency_ms"],
+                        before["features"]["delay_ms"],
+                        lk["features"]["delay_ms"],
                     ]
                 )
                 rows += 1
@@ -232,7 +232,6 @@ def _record(
                 "t": now,
                 "capacity_bps": lk["capacity_bps"],
                 "features": lk["features"],
-                "latency_ms": lk["latency_ms"],
             }
         time.sleep(0.25)
     return rows
