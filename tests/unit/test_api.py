@@ -140,7 +140,9 @@ def test_metric_get_and_put_changes_new_routes(ctx: api.ApiContext, net: FakeNet
 def test_model_and_openapi(ctx: api.ApiContext) -> None:
     model = call(ctx, "GET", "/v1/model").body
     assert model["loaded"] is True  # the shipped model
-    assert model["features"] and model["metrics"]["NumPy network (ours)"]["r2"] > 0
+    assert model["features"] and model["metrics"]["NumPy network (ours)"]["r2"]["median"] > 0
+    assert "persistence (delay now)" in model["metrics"]  # the baselines, side by side
+    assert model["live_quality"]["samples"] == 0 and model["coverage"] is None
     assert model["last_prediction_time"] is None  # no counters yet in this fake network
     assert {lk["src"] for lk in model["links"]} == {f"{i:016x}" for i in range(1, 7)}
     doc = call(ctx, "GET", "/v1/openapi.json").body
