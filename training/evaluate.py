@@ -369,9 +369,12 @@ def fit_heuristic(u: np.ndarray, y: np.ndarray) -> float:
 
 def load_curve_delay(curve: LoadCurve, capacity_bps: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Vectorised :meth:`LoadCurve.delay_ms`."""
-    uc = np.clip(u, 0.0, curve.max_utilization)
+    offered = np.maximum(u, 0.0)
+    uc = np.minimum(offered, curve.max_utilization)
     service_ms = curve.packet_bytes * 8 / np.maximum(capacity_bps, 1.0) * 1000.0
-    return np.asarray(np.maximum(0.0, curve.base_ms + curve.gain * service_ms * uc / (1 - uc)))
+    ms = np.maximum(0.0, curve.base_ms + curve.gain * service_ms * uc / (1 - uc))
+    over = offered > uc
+    return np.asarray(np.where(over, ms * offered / np.where(over, uc, 1.0), ms))
 
 
 MAX_UTILIZATION_GRID = (0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995)

@@ -19,7 +19,9 @@ in the training data, the target transform, the fitted load curve and the test m
   next-interval predictor cannot answer (it has never seen that load on that link). The
   model file carries a queueing curve fitted on the same training rows (M/M/1 in shape:
   ``base_ms + gain * service_ms * u / (1 - u)``, ``u`` capped at ``max_utilization``)
-  that answers it on the same delay scale.
+  that answers it on the same delay scale. Beyond the cap it grows in proportion to the
+  offered load (flows that ask for twice what the link carries each get half), so two
+  elephants on one path cost more than one on each, as they should.
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ class LoadCurve:
     max_utilization: float = 0.98
 
     def delay_ms(self, capacity_bps: float, offered: float) -> float:
-        """``offered``: load over capacity (above 1: more than it carries; capped)."""
-        u = min(max(offered, 0.0), self.max_utilization)
+        """``offered``: load over capacity (above 1: more than it carries)."""
+        offered = max(offered, 0.0)
+        u = min(offered, self.max_utilization)
         service_ms = self.packet_bytes * 8 / max(capacity_bps, 1.0) * 1000.0
-        return max(0.0, self.base_ms + self.gain * service_ms * u / (1.0 - u))
+        ms = max(0.0, self.base_ms + self.gain * service_ms * u / (1.0 - u))
+        return ms * offered / u if offered > u else ms
 
     @classmethod
     def from_metadata(cls, meta: Any) -> LoadCurve:

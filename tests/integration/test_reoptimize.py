@@ -77,7 +77,13 @@ def test_a_planned_move_loses_no_ping_at_10ms_and_tcp_across_it_completes(
     lab_factory, tmp_path: Path
 ) -> None:
     topo = build_topo("ring,4")
-    cfg = lab.write_controller_config(topo, tmp_path / "c.toml", metric="cost")
+    # Idle links cost about 1 each (1 + a delay of a ms or two / 1000): the two paths of a
+    # pair tie and the tie-break picks them, so overriding each direction's first link
+    # leaves every direction a free alternative (with 1 ms per hop, measured delays
+    # would pick the paths, and could leave one direction no way out).
+    cfg = lab.write_controller_config(
+        topo, tmp_path / "c.toml", metric="cost", cost_ms_per_hop=1000.0
+    )
     ctl, net = lab_factory(topo, config_file=cfg)
     net.wait_discovered(ctl)
     h1, h2, h3, h4 = (net.host(n) for n in ("h1", "h2", "h3", "h4"))
