@@ -3,8 +3,8 @@
 twopath, every switch link shaped to 10 Mbit/s: h1, h2 on s1; h3, h4 on s3; a short
 path s1-s2-s3 and a long path s1-s4-s5-s3. A TCP flow h1->h3 saturates the short path;
 then a second flow h2->h4 starts. Under `hop` it shares the short path; under `cost`
-the model sees the short path's queue coming from its counters and sends it the long
-way, where it gets the whole 10 Mbit/s.
+the model prices the short path's queue (its measured delay and counters) and sends it
+the long way, where it gets the whole 10 Mbit/s.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Tier 2: the shipped link-cost model, live, on a topology it was never trained on.
 
 mesh,5 at 25 Mbit/s (training saw mesh,4 and capacities of 5 to 30 Mbit/s, never this
-spec), a queue limit of 100 packets, a seeded mix of TCP and UDP flows for 45 s. At the
+spec), a queue limit of 100 packets, a seeded mix of TCP flows and UDP flows above the
+link rate for 45 s. At the
 end, ``GET /v1/model`` scores every prediction against the delay measured a stats
 interval later (its live quality, the same figures an operator sees), next to
 persistence (the delay measured when the prediction was made). Prints what it measured.
@@ -38,7 +39,10 @@ def test_the_model_predicts_next_interval_delay_on_an_unseen_topology_r2_at_leas
     for i in range(6):
         src, dst = rng.sample(hosts, 2)
         start = rng.uniform(0, 25)
-        udp = None if i % 2 == 0 else round(25 * rng.uniform(0.3, 1.3), 1)
+        # Congestion episodes (UDP above the link rate: queues of tens of ms) among TCP
+        # flows: what the model is for. With only light load the delay's variance is
+        # mostly measurement noise, and no predictor's R² means much.
+        udp = None if i % 3 == 0 else round(25 * rng.uniform(1.05, 1.4), 1)
         flows.append((start, src, dst, udp, 5301 + i, rng.uniform(8, 18)))
     for _, _, dst, _, port, _ in flows:
         net.host(dst).cmd(f"iperf3 -s -1 -D -p {port} --pidfile {tmp_path}/{port}.pid")
