@@ -77,17 +77,19 @@ def test_a_planned_move_loses_no_ping_at_10ms_and_tcp_across_it_completes(
     lab_factory, tmp_path: Path
 ) -> None:
     topo = build_topo("ring,4")
-    # Idle links cost about 1 each (1 + a delay of a ms or two / 1000): the two paths of a
-    # pair tie and the tie-break picks them, so overriding each direction's first link
-    # leaves every direction a free alternative (with 1 ms per hop, measured delays
-    # would pick the paths, and could leave one direction no way out).
+    # The pairs are installed under `hop`, where the two paths of a pair tie and the
+    # tie-break picks them (1-2-3, 3-2-1, 2-1-4, 4-1-2): overriding each direction's first
+    # link then leaves every direction a free alternative. Under `cost` the measured
+    # delays would pick the paths, and could leave one direction no way out. Then `cost`,
+    # with idle links at about 1 each (1 + a delay of a ms or two / 1000): no idle move.
     cfg = lab.write_controller_config(
-        topo, tmp_path / "c.toml", metric="cost", cost_ms_per_hop=1000.0
+        topo, tmp_path / "c.toml", metric="hop", cost_ms_per_hop=1000.0
     )
     ctl, net = lab_factory(topo, config_file=cfg)
     net.wait_discovered(ctl)
     h1, h2, h3, h4 = (net.host(n) for n in ("h1", "h2", "h3", "h4"))
     assert net.ping("h1", "h3", count=2) and net.ping("h2", "h4", count=2)
+    lab.http_json("PUT", f"{ctl.rest_url}/v1/metric", {"metric": "cost"})
     before = {
         (a.name, b.name): _path(_route(ctl, a, b), a.MAC())
         for a, b in ((h1, h3), (h3, h1), (h2, h4), (h4, h2))
