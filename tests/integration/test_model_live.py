@@ -64,6 +64,9 @@ def test_the_model_predicts_next_interval_delay_on_an_unseen_topology_r2_at_leas
         time.sleep(0.5)
 
     status = lab.get_json(f"{ctl.rest_url}/v1/model")
+    for _, _, dst, _, port, _ in flows:  # our iperf3 servers that served nobody, by PID
+        pidfile = tmp_path / f"{port}.pid"
+        net.host(dst).cmd(f"test -f {pidfile} && kill $(cat {pidfile}) 2>/dev/null")
     live, coverage = status["live_quality"], status["coverage"]
     busiest = max(
         (x for x in status["links"] if x["quality"]["samples"]),
