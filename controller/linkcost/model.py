@@ -46,6 +46,13 @@ UNBOUNDED_COLUMNS = [FEATURE_NAMES.index(n) for n in UNBOUNDED_FEATURES]
 CHECKED_COLUMNS = [i for i in range(len(FEATURE_NAMES)) if i not in UNBOUNDED_COLUMNS]
 
 
+def idle_rows(x: np.ndarray) -> np.ndarray:
+    """Per row: both ends under ``IDLE_UTILIZATION`` and no drops (no queue to grow)."""
+    return np.asarray(
+        np.all(x[:, IDLE_COLUMNS] < IDLE_UTILIZATION, axis=1) & (x[:, DROP_COLUMN] <= 0)
+    )
+
+
 class ModelError(ValueError):
     """The model file is missing, unreadable or does not fit our features."""
 
@@ -133,7 +140,7 @@ class CostModel:
         """Predicted one-way delay (ms, >= 0, finite) for each row (idle rows: their
         measured delay)."""
         x = np.array(x, dtype=np.float64)
-        idle = np.all(x[:, IDLE_COLUMNS] < IDLE_UTILIZATION, axis=1) & (x[:, DROP_COLUMN] <= 0)
+        idle = idle_rows(x)
         cols = UNBOUNDED_COLUMNS
         x[:, cols] = np.clip(x[:, cols], self.low[cols], self.high[cols])
         y = self.net.predict(x)[:, 0]

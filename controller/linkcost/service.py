@@ -24,13 +24,11 @@ from controller.linkcost.features import (
 )
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
 from controller.linkcost.model import (
-    DROP_COLUMN,
-    IDLE_COLUMNS,
-    IDLE_UTILIZATION,
     CostModel,
     LoadCurve,
     ModelError,
     cost_from_latency,
+    idle_rows,
 )
 from controller.linkcost.quality import LiveQuality
 from controller.linkcost.stats import PortCounters, TrafficStats
@@ -204,9 +202,7 @@ class LinkCostService:
             ok = self.model.in_range(x)
             if ok.any():
                 ms = self.model.predict_latency_ms(x[ok])
-                idle = np.all(x[ok][:, IDLE_COLUMNS] < IDLE_UTILIZATION, axis=1) & (
-                    x[ok][:, DROP_COLUMN] <= 0
-                )
+                idle = idle_rows(x[ok])
                 if idle.any():
                     floor_ms = float(ms[idle].max())
                 chosen = [e for e, good in zip(rows_of, ok, strict=True) if good]
