@@ -5,13 +5,22 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import deque
-from collections.abc import Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from controller.forwarding.plan import Direction, Hop, PairKey, PairPlan
 from controller.routing.paths import Path
-from controller.southbound.messages import PAIR_BITS, Stage, path_cookie
+from controller.southbound.messages import (
+    COOKIE_APP,
+    COOKIE_APP_MASK,
+    PAIR_BITS,
+    FlowCounters,
+    FlowStatsRequest,
+    Stage,
+    path_cookie,
+    split_cookie,
+)
 
 RATE_WINDOW = 3
 
@@ -58,6 +67,8 @@ class Install:
     dpid: int = 0
     xid: int = 0
     deadline: float = 0.0
+    sent_at: float = 0.0
+    """When the running stage's barrier went out."""
 
 
 @dataclass
@@ -197,3 +208,20 @@ class ForwardingCounters:
     found_flows_deleted: int = 0
     """Flows found on the switches at switch up that fit no pair (or an older
     installation of one), deleted."""
+
+
+def ingress_stats_requests(records: Iterable[PairRecord]) -> list[FlowStatsRequest]:
+    """Our flows' counters from every switch where an installed pair enters."""
+    ingress = {r.ingress(d) for r in records for d in r.live}
+    return [FlowStatsRequest(d, COOKIE_APP, COOKIE_APP_MASK) for d in sorted(ingress)]
+
+
+def observe_ingress_counters(
+    record_of: Callable[[int], PairRecord | None], dpid: int, flows: list[FlowCounters], now: float
+) -> None:
+    """Byte counters of ingress flows -> each direction's own rate."""
+    for f in flows:
+        parts = split_cookie(f.cookie)
+        record = record_of(parts[0]) if parts is not None else None
+        if record is not None and record.is_ingress_flow(dpid, f.cookie):
+            record.observe_ingress_bytes(Direction(f.cookie & 1), now, f.byte_count)

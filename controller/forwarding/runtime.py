@@ -35,26 +35,26 @@ from controller.forwarding.records import (
     PairIds,
     PairRecord,
     PairState,
+    ingress_stats_requests,
+    observe_ingress_counters,
 )
 from controller.forwarding.reoptimize import Verdict, WhatIf, describe_moves, evaluate
 from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
 from controller.routing.paths import Router
 from controller.southbound.messages import (
-    COOKIE_APP,
-    COOKIE_APP_MASK,
     DIRECTION_MASK,
     OFPP_TABLE,
     PAIR_MASK,
     FlowCounters,
     FlowDelete,
-    FlowStatsRequest,
     Message,
     PacketOut,
     path_cookie,
     split_cookie,
 )
 from controller.southbound.transport import Transport
+from controller.telemetry import RTT_BUCKETS_S, SETUP_BUCKETS_S, Histogram
 
 log = logging.getLogger("controller.forwarding")
 
@@ -96,6 +96,9 @@ class ForwardingRuntime:
         self.pair_ids = pair_ids or PairIds()
         self._xids = itertools.count(XID_BASE)
         self._reoptimize_cursor = 0
+        self.setup_seconds = Histogram(SETUP_BUCKETS_S)
+        """Installations (new pairs, re-installs, moves): start to the last barrier."""
+        self.barrier_seconds = Histogram(RTT_BUCKETS_S)
 
     # ------------------------------------------------------------------ reading
     def record(self, a: str, b: str) -> PairRecord | None:
@@ -173,6 +176,7 @@ class ForwardingRuntime:
         record = self._running(dpid, xid)
         if record is None or record.install is None:
             return
+        self.barrier_seconds.observe(now - record.install.sent_at)
         record.install.index += 1
         if record.install.index >= len(record.install.stages):
             self._finish(record, Outcome.DONE, now=now)
@@ -229,16 +233,11 @@ class ForwardingRuntime:
     # ------------------------------------------------------------------ pair rates
     def flow_stats_requests(self) -> list[Message]:
         """Our flows' counters from every switch where an installed pair enters."""
-        ingress = {r.ingress(d) for r in self.pairs.values() for d in r.live}
-        return [FlowStatsRequest(d, COOKIE_APP, COOKIE_APP_MASK) for d in sorted(ingress)]
+        return list[Message](ingress_stats_requests(self.pairs.values()))
 
     def on_flow_stats(self, dpid: int, flows: list[FlowCounters], now: float) -> None:
         """Byte counters of ingress flows -> each direction's own rate."""
-        for f in flows:
-            parts = split_cookie(f.cookie)
-            record = self.record_of(parts[0]) if parts is not None else None
-            if record is not None and record.is_ingress_flow(dpid, f.cookie):
-                record.observe_ingress_bytes(Direction(f.cookie & 1), now, f.byte_count)
+        observe_ingress_counters(self.record_of, dpid, flows, now)
 
     # ------------------------------------------------------------------ re-optimization
     def reoptimize(
@@ -344,7 +343,7 @@ class ForwardingRuntime:
         stage = run.stages[run.index]
         self._by_xid.pop((run.dpid, run.xid), None)
         run.dpid, run.xid = stage.dpid, next(self._xids) & 0xFFFFFFFF
-        run.deadline = now + self.config.barrier_timeout
+        run.deadline, run.sent_at = now + self.config.barrier_timeout, now
         self._by_xid[(run.dpid, run.xid)] = record.key
         sent = all(self.transport.send(m, run.xid) for m in stage.messages)
         if not (sent and self.transport.send_barrier(stage.dpid, run.xid)):
@@ -354,6 +353,8 @@ class ForwardingRuntime:
         self, record: PairRecord, outcome: Outcome, detail: str = "", now: float | None = None
     ) -> None:
         """An installation ended: release the held packets, or give the pair up."""
+        if outcome is Outcome.DONE and record.install is not None and now is not None:
+            self.setup_seconds.observe(now - record.install.started)
         self._end_install(record, outcome, detail)
         if outcome is not Outcome.DONE:
             self.counters.installs_failed += 1

@@ -264,7 +264,6 @@ class LinkCostService:
 
     def status(self, now: float | None = None) -> dict[str, object]:
         """The model's state and every link's prediction (the REST model view)."""
-        m = self.model
         links = []
         for key in self.graph.links():
             st = self.graph.link(key)
@@ -280,6 +279,11 @@ class LinkCostService:
                     "quality": self.quality.link((key.src, key.dst)),
                 }
             )
+        return {**self.summary(now), "links": links}
+
+    def summary(self, now: float | None = None) -> dict[str, object]:
+        """The model's state and live quality (``status`` without the per-link list)."""
+        m = self.model
         return {
             "loaded": m is not None,
             "path": m.path if m is not None else self.config.model_path,
@@ -309,5 +313,4 @@ class LinkCostService:
                 if self.link_rounds
                 else None
             ),
-            "links": links,
         }

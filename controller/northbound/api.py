@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from controller.northbound.requests import (
 )
 from controller.northbound.view import ControllerView
 from controller.routing.paths import NoPath
+from controller.telemetry import RestTimings
 
 API_VERSION = "1.0.0"
 MAX_K = 16
@@ -54,6 +55,8 @@ class ApiContext:
     clock: Callable[[], float] = time.monotonic
     protect_reads: bool = False
     """Reads need the token too (``rest_token_reads``)."""
+    rest: RestTimings = field(default_factory=RestTimings)
+    """Requests by method and status, and their latency (filled by the WSGI adapter)."""
 
 
 # ------------------------------------------------------------------------- handlers

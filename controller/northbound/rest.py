@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -17,8 +18,12 @@ from ryu.app.wsgi import ControllerBase, Response, route
 from ryu.lib import hub
 
 from controller.northbound import api
+from controller.northbound.metrics import MetricsExporter
+from controller.northbound.requests import ApiError, require_token
+from controller.northbound.web import RawReply, StaticSite
 
 APP_KEY = "sdn_api_context"
+WEB_KEY = "sdn_web"
 log = logging.getLogger("controller.northbound.rest")
 READ_LIMIT = api.MAX_BODY_BYTES + 1
 
@@ -43,17 +48,87 @@ def _response(reply: api.Reply) -> Response:
     return resp
 
 
+def _raw_response(reply: RawReply) -> Response:
+    resp = Response(status=reply.status, body=reply.body)
+    resp.headers["Content-Type"] = reply.content_type
+    for name, value in reply.headers.items():
+        resp.headers[name] = value
+    return resp
+
+
+class WebParts:
+    """What the non-JSON routes serve: the web view's files and the metrics exporter."""
+
+    def __init__(self, ctx: api.ApiContext) -> None:
+        self.site = StaticSite()
+        self.metrics = MetricsExporter(ctx.view, ctx.rest)
+
+
+def timed(handler: Any) -> Any:
+    """Count the request by method and status and time it (``sdn_rest_*`` metrics)."""
+
+    def run(self: RestController, req: Any, **kwargs: Any) -> Response:
+        start = time.perf_counter()
+        resp = handler(self, req, **kwargs)
+        self.ctx.rest.observe(req.method, resp.status_code, time.perf_counter() - start)
+        return resp
+
+    run.__name__ = handler.__name__
+    return run
+
+
 class RestController(ControllerBase):
     def __init__(self, req, link, data, **config):
         super().__init__(req, link, data, **config)
         self.ctx: api.ApiContext = data[APP_KEY]
+        self.web: WebParts = data[WEB_KEY]
+
+    @route("sdn", "/", methods=None)
+    @timed
+    def web_root(self, req, **_):
+        return self.web_files(req)
+
+    @route("sdn", "/ui", methods=None)
+    @timed
+    def web_ui(self, req, **_):
+        return self.web_files(req)
+
+    @route("sdn", "/ui/{path}", methods=None, requirements={"path": r"[\s\S]*"})
+    @timed
+    def web_file(self, req, **_):
+        return self.web_files(req)
+
+    def web_files(self, req: Any) -> Response:
+        path = req.environ.get("PATH_INFO", "")
+        reply = self.web.site.handle(req.method, path, req.headers.get("If-None-Match", ""))
+        if reply is None:
+            return _response(api.Reply(404, {"error": f"no route {path}"}))
+        return _raw_response(reply)
+
+    @route("sdn", "/metrics", methods=None)
+    @timed
+    def metrics(self, req, **_):
+        if req.method not in ("GET", "HEAD"):
+            return _response(api.Reply(405, {"error": "GET /metrics"}, {"Allow": "GET, HEAD"}))
+        if self.ctx.protect_reads:
+            try:
+                require_token(self.ctx.token, _request_from(req))
+            except ApiError as exc:
+                return _response(api.Reply(exc.status, {"error": exc.message}))
+        body = self.web.metrics.render()
+        return _raw_response(RawReply(200, self.web.metrics.content_type, body))
 
     @route("sdn", "/v1", methods=None)
+    @timed
     def dispatch_root(self, req, **_):
-        return self.dispatch(req)
+        return self.dispatch_api(req)
 
     @route("sdn", "/v1/{path}", methods=None, requirements={"path": r"[\s\S]*"})
+    @timed
     def dispatch(self, req, **_):
+        return self.dispatch_api(req)
+
+    def dispatch_api(self, req: Any) -> Response:
         environ = req.environ
         try:
             request = _request_from(req)
@@ -84,7 +159,7 @@ def _request_from(req: Any) -> api.Request:
 
 
 def register_rest(wsgi: Any, ctx: api.ApiContext) -> None:
-    wsgi.register(RestController, {APP_KEY: ctx})
+    wsgi.register(RestController, {APP_KEY: ctx, WEB_KEY: WebParts(ctx)})
 
 
 class ClientLimit:

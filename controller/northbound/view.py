@@ -21,6 +21,7 @@ from controller.hosts.table import Host
 from controller.network.model import LinkKey, LinkState, PortInfo
 from controller.routing.paths import Path
 from controller.southbound.messages import FlowAdd
+from controller.telemetry import Histogram
 
 if TYPE_CHECKING:
     from controller.core import ControllerCore
@@ -222,6 +223,18 @@ class ControllerView:
 
     def model_status(self, now: float | None) -> dict[str, object]:
         return copy.deepcopy(self._core.linkcost.status(now))
+
+    def model_summary(self) -> dict[str, object]:
+        """The model's state and live quality, without the per-link list (cheap)."""
+        return copy.deepcopy(self._core.linkcost.summary(None))
+
+    def timings(self) -> dict[str, Histogram]:
+        """Copies of the latency histograms: flow setup and barrier round trip."""
+        fw = self._core.forwarding
+        return {
+            "flow_setup": copy.deepcopy(fw.setup_seconds),
+            "barrier_rtt": copy.deepcopy(fw.barrier_seconds),
+        }
 
     def cache_stats(self) -> dict[str, int]:
         router = self._core.router
