@@ -147,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append("no path installed for the sample pair")
             print(
                 f"*** controller: OpenFlow tcp:127.0.0.1:{ctl.of_port}, "
-                f"REST http://127.0.0.1:{ctl.rest_port}/, pid {ctl.pid}, log {ctl.log_path}"
+                f"REST http://127.0.0.1:{ctl.rest_port}/v1/, pid {ctl.pid}, log {ctl.log_path}"
+            )
+            print(
+                f"*** web view: http://127.0.0.1:{ctl.rest_port}/ui/  "
+                f"(Prometheus metrics: http://127.0.0.1:{ctl.rest_port}/metrics)"
             )
             if not ctl.alive():
                 failures.append("ryu-manager died")

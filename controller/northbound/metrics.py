@@ -8,7 +8,7 @@ base units (seconds, bits per second, ratios), ``_total`` on counters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,9 +18,10 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.utils import floatToGoString
 
 from controller.config import METRIC_CHOICES
-from controller.northbound.view import ControllerView
+from controller.northbound.view import ControllerView, LinkGauges
 from controller.telemetry import Histogram, RestTimings
 
 PREFIX = "sdn_"
@@ -100,7 +101,6 @@ class ControllerCollector:
                 f"{PREFIX}{name}", COUNTER_HELP.get(name, name.replace("_", " ")), value=value
             )
         yield from self._latencies()
-        yield from self._links()
         yield from self._model()
 
     def _latencies(self) -> Iterator[Metric]:
@@ -126,48 +126,6 @@ class ControllerCollector:
         yield _histogram(
             f"{PREFIX}rest_request_seconds", "REST request handling time", self.rest.latency
         )
-
-    def _links(self) -> Iterator[Metric]:
-        labels = ["src", "dst"]
-        families = {
-            "utilization": GaugeMetricFamily(
-                f"{PREFIX}link_utilization", "Link direction's tx rate / capacity", labels=labels
-            ),
-            "tx": GaugeMetricFamily(
-                f"{PREFIX}link_tx_bits_per_second", "Link direction's tx rate", labels=labels
-            ),
-            "capacity": GaugeMetricFamily(
-                f"{PREFIX}link_capacity_bits_per_second",
-                "Link direction's capacity",
-                labels=labels,
-            ),
-            "delay": GaugeMetricFamily(
-                f"{PREFIX}link_delay_seconds",
-                "Link direction's measured one-way delay (NaN before the first measurement)",
-                labels=labels,
-            ),
-            "predicted": GaugeMetricFamily(
-                f"{PREFIX}link_predicted_delay_seconds",
-                "The model's next-interval delay for the link direction (NaN without one)",
-                labels=labels,
-            ),
-            "cost": GaugeMetricFamily(
-                f"{PREFIX}link_cost",
-                "Link direction's weight under the 'cost' metric (override, prediction or "
-                "fallback)",
-                labels=labels,
-            ),
-        }
-        for link in self.view.links():
-            lv = [f"{link.key.src:016x}", f"{link.key.dst:016x}"]
-            st = link.state
-            families["utilization"].add_metric(lv, st.utilization)
-            families["tx"].add_metric(lv, st.tx_bps)
-            families["capacity"].add_metric(lv, float(st.capacity_bps))
-            families["delay"].add_metric(lv, _ms_to_s(st.latency_ms))
-            families["predicted"].add_metric(lv, _ms_to_s(st.predicted_latency_ms))
-            families["cost"].add_metric(lv, link.weights.get("cost", float("nan")))
-        yield from families.values()
 
     def _model(self) -> Iterator[Metric]:
         s: dict[str, Any] = self.view.model_summary()
@@ -208,14 +166,64 @@ class ControllerCollector:
             )
 
 
+# Per link direction (labels src, dst: 16-hex-digit dpids): name, help, value.
+LINK_FAMILIES: tuple[tuple[str, str, Callable[[LinkGauges], float]], ...] = (
+    ("link_utilization", "Link direction's tx rate / capacity", lambda g: g.utilization),
+    ("link_tx_bits_per_second", "Link direction's tx rate", lambda g: g.tx_bps),
+    ("link_capacity_bits_per_second", "Link direction's capacity",
+     lambda g: float(g.capacity_bps)),
+    ("link_delay_seconds",
+     "Link direction's measured one-way delay (NaN before the first measurement)",
+     lambda g: _ms_to_s(g.latency_ms)),
+    ("link_predicted_delay_seconds",
+     "The model's next-interval delay for the link direction (NaN without one)",
+     lambda g: _ms_to_s(g.predicted_latency_ms)),
+    ("link_cost",
+     "Link direction's weight under the 'cost' metric (override, prediction or fallback)",
+     lambda g: g.cost),
+)  # fmt: skip
+
+
+def link_families(gauges: list[LinkGauges]) -> list[GaugeMetricFamily]:
+    """The per-link families as prometheus_client objects (the reference form)."""
+    out = []
+    for name, doc, read in LINK_FAMILIES:
+        family = GaugeMetricFamily(f"{PREFIX}{name}", doc, labels=["dst", "src"])
+        for g in gauges:
+            family.add_metric([f"{g.dst:016x}", f"{g.src:016x}"], read(g))
+        out.append(family)
+    return out
+
+
+def link_text(gauges: list[LinkGauges]) -> str:
+    """The per-link families in the text format, written directly: the same bytes as
+    prometheus_client's encoder gives for :func:`link_families` (a unit test compares
+    them), at a fraction of its cost, which is per sample and dominates a scrape of a
+    large network (6 families x 1,000 links: 45 ms -> a few ms). Safe without escaping:
+    every name is a constant and every label value 16 hex digits."""
+    lines: list[str] = []
+    labels = [f'{{dst="{g.dst:016x}",src="{g.src:016x}"}} ' for g in gauges]
+    for name, doc, read in LINK_FAMILIES:
+        full = f"{PREFIX}{name}"
+        lines.append(f"# HELP {full} {doc}\n# TYPE {full} gauge\n")
+        lines.extend(
+            f"{full}{lab}{floatToGoString(read(g))}\n"
+            for lab, g in zip(labels, gauges, strict=True)
+        )
+    return "".join(lines)
+
+
 class MetricsExporter:
     """A registry holding the controller's collector; ``render()`` is one scrape."""
 
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self, view: ControllerView, rest: RestTimings) -> None:
+        self.view = view
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(ControllerCollector(view, rest))
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """Counters, histograms and model gauges through prometheus_client's encoder,
+        then the per-link families (see :func:`link_text`)."""
+        return generate_latest(self.registry) + link_text(self.view.link_gauges()).encode()

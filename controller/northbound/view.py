@@ -36,6 +36,20 @@ class LinkView:
 
 
 @dataclass(frozen=True)
+class LinkGauges:
+    """One link direction's numbers for the metrics exporter (no copies of the state)."""
+
+    src: int
+    dst: int
+    utilization: float
+    tx_bps: float
+    capacity_bps: int
+    latency_ms: float | None
+    predicted_latency_ms: float | None
+    cost: float
+
+
+@dataclass(frozen=True)
 class DirectionView:
     src: str
     dst: str
@@ -116,6 +130,17 @@ class ControllerView:
 
     def links(self) -> list[LinkView]:
         return [self._link_view(k) for k in self._core.graph.links()]
+
+    def link_gauges(self) -> list[LinkGauges]:
+        """Every link direction's gauges, cheaply (a scrape reads thousands)."""
+        out = []
+        for (src, dst), data in sorted(self._core.graph.graph.edges.items()):
+            st: LinkState = data["state"]
+            out.append(
+                LinkGauges(src, dst, st.utilization, st.tx_bps, st.capacity_bps, st.latency_ms,
+                           st.predicted_latency_ms, float(data["cost"]))
+            )  # fmt: skip
+        return out
 
     def link(self, src: int, dst: int) -> LinkView | None:
         state = self._core.graph.edge(src, dst)

@@ -98,4 +98,5 @@ def test_demo_scripted_mode_exits_zero_and_cleans_up() -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "0% loss" in proc.stdout
     assert "REST http://127.0.0.1:" in proc.stdout
+    assert "*** web view: http://127.0.0.1:" in proc.stdout and "/ui/" in proc.stdout
     assert not lab.our_bridges()
