@@ -660,6 +660,139 @@ def bench_flood(res: Results, quick: bool) -> None:
             )
 
 
+# ----------------------------------------------------------------------------- web view
+def _timed_gets(url: str, n: int) -> list[float]:
+    """Wall time (s) of ``n`` sequential GETs of ``url`` on one keep-alive connection."""
+    import http.client
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=10)
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        conn.request("GET", u.path)
+        resp = conn.getresponse()
+        resp.read()
+        times.append(time.perf_counter() - t0)
+        if resp.status != 200:
+            raise RuntimeError(f"GET {url}: HTTP {resp.status}")
+    conn.close()
+    return times
+
+
+def _first_renders(rest_url: str, runs: int) -> dict[str, Any]:
+    """Load the web view ``runs`` times in headless Chromium: the page's own first-render
+    time (performance.now() when the topology was first drawn), and, as the baseline, the
+    browser's time to load /v1/topology as a bare document (the data the page draws)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from testbed.browser import chromium
+
+    renders, loads, drawn = [], [], None
+    with chromium() as driver:
+        for _ in range(runs):
+            driver.get("about:blank")
+            driver.get(f"{rest_url}/ui/")
+            WebDriverWait(driver, 20).until(
+                lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-first-render-ms")
+            )
+            body = driver.find_element(By.TAG_NAME, "body")
+            renders.append(float(body.get_attribute("data-first-render-ms") or "nan"))
+            drawn = driver.execute_script("return window.sdnView ? window.sdnView.counts() : null")
+            driver.get("about:blank")
+            driver.get(f"{rest_url}/v1/topology")
+            loads.append(
+                driver.execute_script(
+                    "return performance.getEntriesByType('navigation')[0].duration"
+                )
+            )
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    return {"render_ms": renders, "topology_doc_ms": loads, "drawn": drawn, "errors": errors}
+
+
+def bench_web(res: Results, quick: bool) -> None:
+    """The web view: page weight, first render at 100 switches, /metrics at 1,000 links."""
+    import asyncio
+
+    from controller.northbound.web import StaticSite
+    from testbed import ofemu
+    from topologies import spec
+
+    site = StaticSite()
+    res.add(
+        "web",
+        "page weight (every file the view loads, uncompressed)",
+        site.weight() / 1024,
+        "KiB",
+        files=sorted(site.files),
+    )
+    runs, scrapes = (2, 10) if quick else (5, 30)
+
+    def with_topology(n_switches: int, work: Callable[[Any], Any]) -> Any:
+        async def scenario(ctl: Any) -> Any:
+            topo = ofemu.Topology.from_spec(spec.random_regular(n_switches), 1)
+            emu = ofemu.Emulator(topo, ("127.0.0.1", ctl.of_port))
+            await emu.start(60)
+            try:
+                await emu.wait_discovered(ctl.rest_url, 90)
+                return await asyncio.to_thread(work, ctl)
+            finally:
+                await emu.stop()
+
+        return _with_controller(OURS, scenario)
+
+    r = with_topology(100, lambda ctl: _first_renders(ctl.rest_url, runs))
+    render = statistics.median(r["render_ms"])
+    res.add(
+        "web",
+        "first render of the view, 100 switches (emulated), headless Chromium, median",
+        render,
+        "ms",
+        target="< 1,000 ms",
+        met=render < 1000 and not r["errors"],
+        runs=r["render_ms"],
+        drawn=r["drawn"],
+        console_errors=r["errors"],
+    )
+    base = statistics.median(r["topology_doc_ms"])
+    res.add("web", "baseline: Chromium loads /v1/topology as a bare document", base, "ms",
+            runs=r["topology_doc_ms"])  # fmt: skip
+
+    def scrape(ctl: Any) -> dict[str, Any]:
+        links = lab_get(f"{ctl.rest_url}/v1/health")["links"]
+        return {
+            "links": links,
+            "metrics": _timed_gets(f"{ctl.rest_url}/metrics", scrapes),
+            "links_json": _timed_gets(f"{ctl.rest_url}/v1/links", scrapes),
+        }
+
+    s = with_topology(250, scrape)  # random 4-regular: 500 cables, 1,000 link directions
+    p50 = pct(s["metrics"], 50) * 1e3
+    res.add(
+        "web",
+        f"/metrics scrape at {s['links']} link directions, median of {scrapes}",
+        p50,
+        "ms",
+        target="< 50 ms",
+        met=p50 < 50,
+        p99_ms=pct(s["metrics"], 99) * 1e3,
+    )
+    res.add(
+        "web",
+        f"baseline: GET /v1/links (the same links as JSON), median of {scrapes}",
+        pct(s["links_json"], 50) * 1e3,
+        "ms",
+    )
+
+
+def lab_get(url: str) -> Any:
+    from testbed import lab
+
+    return lab.get_json(url)
+
+
 # ----------------------------------------------------------------------------- registry
 BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "path": bench_path,
@@ -670,6 +803,7 @@ BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "flowsetup": bench_flowsetup,
     "rest": bench_rest,
     "flood": bench_flood,
+    "web": bench_web,
 }
 
 

@@ -265,6 +265,7 @@ class LinkCostService:
     def status(self, now: float | None = None) -> dict[str, object]:
         """The model's state and every link's prediction (the REST model view)."""
         links = []
+        quality = self.quality.links()
         for key in self.graph.links():
             st = self.graph.link(key)
             links.append(
@@ -276,7 +277,8 @@ class LinkCostService:
                     "fallback_cost": st.fallback_cost,
                     "measured_latency_ms": st.latency_ms,
                     "cost_override": st.cost_override,
-                    "quality": self.quality.link((key.src, key.dst)),
+                    "quality": quality.get((key.src, key.dst))
+                    or self.quality.link((key.src, key.dst)),
                 }
             )
         return {**self.summary(now), "links": links}
