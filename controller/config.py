@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class Config:
     host_timeout: float = 300.0
     """A host silent this long, with no installed route, is forgotten."""
     max_hosts: int = 100_000
+    """Host table limit: new MACs beyond it are ignored (and counted) until hosts age out."""
     max_macs_per_port: int = 64
     """MACs learned on one access port at most; more are refused (a MAC flood on one port
     cannot fill the table)."""
@@ -90,7 +92,6 @@ class Config:
     is down, or it sent nothing there (no packet-in, no traffic on its routes) this long."""
     static_hosts: dict[str, str] = field(default_factory=dict)
     """IPv4 -> MAC bindings no ARP can change ("10.0.0.1" = "00:00:00:00:00:01")."""
-    """Host table limit: new MACs beyond it are ignored (and counted) until hosts age out."""
     default_capacity_bps: int = 1_000_000_000
     """Capacity of a link whose port reports no speed and that has no configured capacity."""
     reoptimize_interval: float = 5.0
@@ -104,6 +105,17 @@ class Config:
     """A pair moved for a better path is not moved again for this many seconds."""
     link_capacity_bps: dict[str, int] = field(default_factory=dict)
     """Per-link capacity overrides, keyed "SRC_DPID-DST_DPID" (decimal or 0x-hex dpids)."""
+    ha_etcd: str = ""
+    """High availability: the etcd endpoint (http://host:port) of the controller group.
+    Empty: this controller runs alone (no election, no shared state)."""
+    ha_group: str = "default"
+    """Instances with the same etcd and group elect one leader and share operator state."""
+    ha_instance: str = ""
+    """This instance's id in the group (empty: host name and process id)."""
+    ha_lease_ttl: int = 3
+    """Seconds the leader's lease lives without a keep-alive: the failover bound's base."""
+    ha_advertise_url: str = ""
+    """The REST URL other instances forward writes to (empty: from --wsapi-host/port)."""
 
     def __post_init__(self) -> None:
         if self.metric not in METRIC_CHOICES:
@@ -165,6 +177,20 @@ class Config:
                 raise ConfigError(f"static_hosts: {ip!r} = {mac!r} is not IPv4 = MAC")
         if self.default_capacity_bps <= 0:
             raise ConfigError("default_capacity_bps: must be > 0")
+        if self.ha_etcd and not re.fullmatch(
+            r"https?://[A-Za-z0-9.\-\[\]:]+(:\d+)?/?", self.ha_etcd
+        ):
+            raise ConfigError(f"ha_etcd: {self.ha_etcd!r} is not http(s)://host:port")
+        for name in ("ha_group", "ha_instance"):
+            value = getattr(self, name)
+            if value and not re.fullmatch(r"[A-Za-z0-9_.:\-]{1,64}", value):
+                raise ConfigError(f"{name}: {value!r} must be 1-64 of A-Z a-z 0-9 _ . : -")
+        if not self.ha_group:
+            raise ConfigError("ha_group: must not be empty")
+        if not 2 <= self.ha_lease_ttl <= 60:
+            raise ConfigError(f"ha_lease_ttl: must be 2 to 60 seconds, got {self.ha_lease_ttl!r}")
+        if self.ha_advertise_url and not re.fullmatch(r"https?://\S+", self.ha_advertise_url):
+            raise ConfigError(f"ha_advertise_url: {self.ha_advertise_url!r} is not an http(s) URL")
         if self.rest_token_reads and not self.rest_token:
             raise ConfigError("rest_token_reads: needs rest_token to be set")
         capacities = {}

@@ -36,6 +36,9 @@ from controller.southbound.ratelimit import PacketInLimiter
 from controller.southbound.transport import Transport
 
 
+MAX_COST_OVERRIDES = 10_000
+
+
 @dataclass
 class PacketCounters:
     packet_ins: int = 0
@@ -78,6 +81,8 @@ class ControllerCore:
         self.limiter = PacketInLimiter(config.packet_in_rate, 2 * config.packet_in_rate)
         self.extra_counters: list[Any] = []
         """Counter dataclasses of the shell (sessions, transport), shown with the rest."""
+        self.cost_overrides: dict[tuple[int, int], float] = {}
+        """Operator costs by link direction, kept across the link's absences."""
         self._next_reoptimize = 0.0
         self._reoptimize_now: str | None = None
         """Why the next housekeeping tick re-evaluates installed pairs at once."""
@@ -255,14 +260,25 @@ class ControllerCore:
             self._reoptimize_now = "metric change"
         self.metric = metric
 
-    def set_cost_override(self, src: int, dst: int, cost: float | None) -> None:
-        """Operator cost for link src->dst (None clears it); beats the model's prediction."""
-        if self.graph.edge(src, dst) is None:
+    def set_cost_override(
+        self, src: int, dst: int, cost: float | None, known_link: bool = True
+    ) -> None:
+        """Operator cost for link src->dst (None clears it); beats the model's prediction.
+        Kept while the link is gone and applied when it is back (or, with ``known_link``
+        False, first discovered: shared state a new leader applies while rediscovering)."""
+        if known_link and self.graph.edge(src, dst) is None:
             raise KeyError(f"no link {src:016x} -> {dst:016x}")
         if cost is not None and not (math.isfinite(cost) and cost > 0):
             raise ValueError("a cost override must be finite and > 0")
-        self.graph.update_link(src, dst, cost_override=cost)
-        self._reoptimize_now = "cost override"
+        if cost is None:
+            self.cost_overrides.pop((src, dst), None)
+        elif (src, dst) in self.cost_overrides or len(self.cost_overrides) < MAX_COST_OVERRIDES:
+            self.cost_overrides[(src, dst)] = cost
+        else:
+            raise ValueError(f"at most {MAX_COST_OVERRIDES} cost overrides")
+        if self.graph.edge(src, dst) is not None:
+            self.graph.update_link(src, dst, cost_override=cost)
+            self._reoptimize_now = "cost override"
 
     def counter_values(self) -> dict[str, int]:
         """Every service's counters, flat (the health view)."""
@@ -278,6 +294,10 @@ class ControllerCore:
 
     # ================================================================== internals
     def _topology_changed(self, change: TopologyChange, now: float) -> None:
+        for key in change.added:
+            cost = self.cost_overrides.get((key.src, key.dst))
+            if cost is not None:
+                self.graph.update_link(key.src, key.dst, cost_override=cost)
         if change.added and self.forwarding.pairs:
             self._reoptimize_now = "link up"
         if change.removed:

@@ -208,7 +208,10 @@ def put_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
     if not math.isfinite(cost) or not 0 < cost <= MAX_COST:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
-    ctx.view.set_cost_override(src, dst, float(cost))
+    try:
+        ctx.view.set_cost_override(src, dst, float(cost))
+    except ValueError as exc:  # the override table is full
+        raise ApiError(409, str(exc)) from None
     return _link_reply(ctx, src, dst)
 
 

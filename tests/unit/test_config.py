@@ -101,6 +101,14 @@ def test_integer_is_accepted_for_a_float() -> None:
         ("reoptimize_margin", -0.1),
         ("reoptimize_min_gain", -1.0),
         ("reoptimize_holddown", float("nan")),
+        ("ha_etcd", "127.0.0.1:2379"),
+        ("ha_etcd", "ftp://etcd:2379"),
+        ("ha_group", ""),
+        ("ha_group", "a/b"),
+        ("ha_instance", "x" * 65),
+        ("ha_lease_ttl", 1),
+        ("ha_lease_ttl", 61),
+        ("ha_advertise_url", "127.0.0.1:8080"),
     ],
 )
 def test_out_of_range_is_named(key: str, value: Any) -> None:
