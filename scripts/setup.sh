@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian bookworm machine (or a ready one: then a fast no-op).
 #   1. Debian packages (Open vSwitch, Mininet, iperf3, ethtool, Chromium and its driver,
-#      Prometheus: the web view's and the metrics' tests), only those missing.
+#      Prometheus, etcd: the web view's, the metrics' and the HA tests), only those missing.
 #   2. A virtualenv .venv with ryu 4.34 and the pinned dependencies (constraints.txt).
 #   3. The Ryu-on-Python-3.11 compatibility layer and Debian's Mininet module in the venv.
 #   4. A smoke check: ryu-manager starts, the modules import.
@@ -14,7 +14,7 @@ VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
 STAMP="$VENV/.setup-stamp"
 APT_PACKAGES=(openvswitch-switch mininet iperf3 ethtool curl iproute2 iputils-ping procps make python3-venv
-              chromium chromium-driver prometheus)
+              chromium chromium-driver prometheus etcd-server etcd-client)
 LOG="$(mktemp -t sdn-setup.XXXXXX.log)"
 trap 'rm -f "$LOG"' EXIT
 
