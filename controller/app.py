@@ -36,6 +36,9 @@ from ryu.ofproto import ofproto_parser, ofproto_v1_3
 
 from controller.config import load_config
 from controller.core import ControllerCore
+from controller.ha.election import Role
+from controller.ha.forward import forward
+from controller.ha.member import member_from_config
 from controller.northbound.api import ApiContext
 from controller.northbound.rest import harden_wsgi_server, register_rest
 from controller.northbound.view import ControllerView
@@ -146,7 +149,7 @@ def from_holder(handler: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(handler)
     def run(self: SdnController, ev: Any) -> None:
         dpid = self.sessions.owner(ev.msg.datapath)
-        if dpid is None:
+        if dpid is None or self.transport.passive:  # a standby leaves switches alone
             return
         try:
             handler(self, ev.msg, dpid)
@@ -169,10 +172,15 @@ class SdnController(app_manager.RyuApp):
         self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
         self.core.extra_counters += [self.sessions.counters, self.transport.counters]
         self._draining = False
+        rest_url = f"http://{cfg.CONF.wsapi_host}:{cfg.CONF.wsapi_port}"
+        self.ha = member_from_config(self.config, rest_url)
+        self.transport.passive = self.ha is not None  # a group member starts as standby
         self.api = ApiContext(
             ControllerView(self.core),
             token=self.config.rest_token,
             protect_reads=self.config.rest_token_reads,
+            ha=self.ha,
+            forward=forward,
         )
         register_rest(kwargs[REST_CONTEXT], self.api)
         wsapi_host = cfg.CONF.wsapi_host
@@ -197,6 +205,11 @@ class SdnController(app_manager.RyuApp):
             hub.spawn(self._loop, "housekeeping", 0.2, self._housekeeping, jitter=False),
             hub.spawn(self._loop, "stats round", self.config.stats_interval, self.core.stats_round),
         ]
+        if self.ha is not None:
+            self.logger.info("HA: group %s on %s as %s", self.config.ha_group,
+                             self.config.ha_etcd, self.ha.instance)  # fmt: skip
+            tick = self.config.ha_lease_ttl / 4
+            self._threads.append(hub.spawn(self._loop, "HA", tick, self._ha_tick, jitter=False))
 
     # ----------------------------------------------------------------- switch life cycle
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -227,7 +240,8 @@ class SdnController(app_manager.RyuApp):
             if self.sessions.owner(dp) is not None:
                 del self.transport.datapaths[dpid]
                 self.logger.info("switch %016x down", dpid)
-                self.core.on_switch_down(dpid, now)
+                if not self.transport.passive:
+                    self.core.on_switch_down(dpid, now)
             settled = self.sessions.gone(dp)
             if settled is not None and settled.promoted is not None:
                 self._switch_up(settled.promoted, now)
@@ -236,6 +250,11 @@ class SdnController(app_manager.RyuApp):
         # Ryu's handshake has read the port descriptions into dp.ports by now.
         ports = [ofp.port_info(p) for p in dp.ports.values()]
         self.logger.info("switch %016x up from %s, %d ports", dp.id, dp.address, len(ports))
+        if self.ha is not None:  # its role first: the switch takes orders from the leader only
+            leader, generation = self.ha.is_leader, self.ha.election.state.generation or 0
+            self.transport.send_role(dp.id, leader, generation)
+            if not leader:
+                return
         self.core.on_switch_up(dp.id, ports, now)
 
     def _refuse(self, dp: Any, why: str) -> None:
@@ -339,6 +358,25 @@ class SdnController(app_manager.RyuApp):
                 hub.sleep(0 if moved else 0.005)
         finally:
             self._draining = False
+
+    # ----------------------------------------------------------------- high availability
+    def _ha_tick(self, now: float) -> None:
+        """Election and shared state; on a change of role, take the switches over (role
+        MASTER, then each adopted as at a restart) or let them go (the core forgets
+        them, with nothing sent: a standby changes no switch)."""
+        assert self.ha is not None
+        change = self.ha.tick(now, self.core)
+        if change is None:
+            return
+        leader, was_leader = change.role is Role.LEADER, not self.transport.passive
+        self.transport.passive = not leader
+        for dpid, dp in list(self.transport.datapaths.items()):
+            if leader and not was_leader:
+                self._switch_up(dp, now)
+            elif not leader:  # SLAVE under the leadership's generation (a new one: again)
+                self.transport.send_role(dpid, False, change.generation or 0)
+                if was_leader:
+                    self.core.on_switch_down(dpid, now)
 
     # ----------------------------------------------------------------- periodic work
     def _housekeeping(self, now: float) -> None:

@@ -437,6 +437,12 @@ class LabNetwork:
     of_port: int
     owner: str = field(default_factory=lambda: f"lab-{os.getpid()}")
     net: Any = field(default=None, repr=False)
+    extra_of_ports: tuple[int, ...] = ()
+    """More controllers every switch connects to (a controller group: high availability)."""
+
+    @property
+    def of_ports(self) -> tuple[int, ...]:
+        return (self.of_port, *self.extra_of_ports)
 
     def start(self, connect_timeout: float = 60) -> None:
         from functools import partial
@@ -470,7 +476,8 @@ class LabNetwork:
             build=False,
             waitConnected=False,
         )
-        self.net.addController(RemoteController("c0", ip="127.0.0.1", port=self.of_port))
+        for i, port in enumerate(self.of_ports):
+            self.net.addController(RemoteController(f"c{i}", ip="127.0.0.1", port=port))
         try:
             self.net.build()
             self.net.start()
@@ -500,25 +507,28 @@ class LabNetwork:
             wait_for(
                 self._all_connected,
                 connect_timeout,
-                f"{len(self.net.switches)} switches to connect to 127.0.0.1:{self.of_port}",
+                f"{len(self.net.switches)} switches to connect to 127.0.0.1 ports {self.of_ports}",
             )
         except BaseException:
             self.stop()
             raise
 
     def _all_connected(self) -> bool:
-        proc = run(
-            [
-                "ovs-vsctl",
-                "--bare",
-                "--columns=is_connected",
-                "find",
-                "controller",
-                f'target="tcp:127.0.0.1:{self.of_port}"',
-            ],
-            check=False,
-        )
-        return proc.stdout.split().count("true") >= len(self.net.switches)
+        for port in self.of_ports:
+            proc = run(
+                [
+                    "ovs-vsctl",
+                    "--bare",
+                    "--columns=is_connected",
+                    "find",
+                    "controller",
+                    f'target="tcp:127.0.0.1:{port}"',
+                ],
+                check=False,
+            )
+            if proc.stdout.split().count("true") < len(self.net.switches):
+                return False
+        return True
 
     def switch_links(self) -> int:
         """Switch-to-switch links of the topology (undirected)."""

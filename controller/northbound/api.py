@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.config import METRIC_CHOICES
+from controller.ha.election import StoreUnavailable
+from controller.ha.member import HaMember
 from controller.northbound import openapi
 from controller.northbound.render import flow_json, link_json, path_json, route_json
 from controller.northbound.requests import (
@@ -57,6 +59,10 @@ class ApiContext:
     """Reads need the token too (``rest_token_reads``)."""
     rest: RestTimings = field(default_factory=RestTimings)
     """Requests by method and status, and their latency (filled by the WSGI adapter)."""
+    ha: HaMember | None = None
+    """This instance's part in a controller group (None: it runs alone)."""
+    forward: Callable[[str, Request], Reply] | None = None
+    """Sends a write to the leader's REST URL and returns its answer (a standby's)."""
 
 
 # ------------------------------------------------------------------------- handlers
@@ -78,6 +84,7 @@ def get_health(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
             "routes": counts["routes"],
             "counters": view.counters(),
             "path_cache": view.cache_stats(),
+            "ha": ctx.ha.status() if ctx.ha is not None else None,
         },
     )
 
@@ -180,6 +187,8 @@ def get_metric(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
 def put_metric(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     require_token(ctx.token, req)
     metric = check_metric(object_with(json_body(req), "metric"), METRIC_CHOICES)
+    if ctx.ha is not None:
+        _stored(lambda ha: ha.publish_metric(metric), ctx.ha)
     ctx.view.set_metric(metric)
     return Reply(200, _metric_json(ctx.view))
 
@@ -208,6 +217,8 @@ def put_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
     if not math.isfinite(cost) or not 0 < cost <= MAX_COST:
         raise ApiError(400, f"cost must be > 0 and <= {MAX_COST:g}")
+    if ctx.ha is not None:
+        _stored(lambda ha: ha.publish_override(src, dst, float(cost)), ctx.ha)
     try:
         ctx.view.set_cost_override(src, dst, float(cost))
     except ValueError as exc:  # the override table is full
@@ -218,8 +229,30 @@ def put_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
 def delete_link_cost(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     require_token(ctx.token, req)
     src, dst = _link_args(ctx, args)
+    if ctx.ha is not None:
+        _stored(lambda ha: ha.publish_override(src, dst, None), ctx.ha)
     ctx.view.set_cost_override(src, dst, None)
     return _link_reply(ctx, src, dst)
+
+
+def _stored(write: Callable[[HaMember], None], ha: HaMember) -> None:
+    """Write operator state to the group's store first: if it cannot be stored, nothing
+    changes here either (503), so no instance ever misses it."""
+    try:
+        write(ha)
+    except StoreUnavailable as exc:
+        raise ApiError(503, f"not changed: the group's store is unavailable ({exc})") from None
+
+
+def _forwarded(ctx: ApiContext, req: Request) -> Reply:
+    """A standby's answer to a write: the leader's answer to the same request."""
+    assert ctx.ha is not None
+    url = ctx.ha.leader_url()
+    if url is None or ctx.forward is None:
+        leader = ctx.ha.election.state.leader
+        raise ApiError(503, f"this instance is a standby and the leader ({leader}) is not "
+                            "reachable now; retry shortly")  # fmt: skip
+    return ctx.forward(url, req)
 
 
 def get_model(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
@@ -315,6 +348,9 @@ def handle(ctx: ApiContext, req: Request) -> Reply:
         try:
             if ctx.protect_reads and route.method == "GET":
                 require_token(ctx.token, req)
+            if route.write and ctx.ha is not None and not ctx.ha.is_leader:
+                require_token(ctx.token, req)
+                return _forwarded(ctx, req)
             return route.handler(ctx, req, m.groupdict())
         except ApiError as exc:
             return Reply(exc.status, {"error": exc.message})

@@ -88,6 +88,7 @@ def _schemas() -> dict[str, Any]:
                 "routes": {"type": "integer"},
                 "counters": {"type": "object"},
                 "path_cache": {"type": "object"},
+                "ha": {"type": "object", "nullable": True},
             },
         },
         "Topology": {
@@ -230,6 +231,7 @@ def openapi_document(
         if r.write:
             op["security"] = [{"bearer": []}, {}]
             op["responses"]["401"] = err
+            op["responses"]["503"] = err  # high availability: the store or leader unreachable
         paths.setdefault(r.template, {})[r.method.lower()] = op
     return {
         "openapi": "3.0.3",

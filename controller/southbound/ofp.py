@@ -177,6 +177,13 @@ def encode_flow_add(msg: FlowAdd, xid: int = 0) -> bytes:
     return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_FLOW_MOD, 8 + len(body), xid) + body
 
 
+def role_request(datapath: Any, master: bool, generation: int) -> Any:
+    """OFPRoleRequest MASTER or SLAVE with the leadership's generation id (the switch
+    refuses one lower than it has seen: a deposed leader's late request)."""
+    role = ofp.OFPCR_ROLE_MASTER if master else ofp.OFPCR_ROLE_SLAVE
+    return parser.OFPRoleRequest(datapath, role, generation & 0xFFFF_FFFF_FFFF_FFFF)
+
+
 def barrier(datapath: Any, xid: int) -> Any:
     req = parser.OFPBarrierRequest(datapath)
     req.xid = xid

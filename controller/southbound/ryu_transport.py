@@ -67,6 +67,8 @@ class RyuTransport:
         self._waiting: dict[int, None] = {}
         """dpids whose outbox holds messages, in order (a flush looks at these only)."""
         self.counters = TransportCounters()
+        self.passive = False
+        """A standby of a controller group: nothing that changes a switch goes out."""
 
     def _box(self, dpid: int, dp: Any) -> _Outbox:
         box = self._boxes.get(dpid)
@@ -89,7 +91,7 @@ class RyuTransport:
         """Encode for the switch's datapath and queue; False when it is not connected or
         its outbox is full."""
         dp = self.datapaths.get(msg.dpid)
-        if dp is None:
+        if dp is None or self.passive:
             return False
         if isinstance(msg, FlowAdd):  # struct-built: the flow-setup hot path
             return self._queue(msg.dpid, dp, ofp.encode_flow_add(msg, xid or 0), False)
@@ -100,9 +102,16 @@ class RyuTransport:
 
     def send_barrier(self, dpid: int, xid: int) -> bool:
         dp = self.datapaths.get(dpid)
-        if dp is None:
+        if dp is None or self.passive:
             return False
         return self._queue(dpid, dp, ofp.barrier(dp, xid), False)
+
+    def send_role(self, dpid: int, master: bool, generation: int) -> bool:
+        """The switch's role for this controller (sent when passive too)."""
+        dp = self.datapaths.get(dpid)
+        if dp is None:
+            return False
+        return self._queue(dpid, dp, ofp.role_request(dp, master, generation), False)
 
     def pending(self) -> int:
         return sum(len(self._boxes[d].queue) for d in self._waiting)
