@@ -110,7 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="REST port (default 8080 if free, else any free port)",
     )
+    parser.add_argument(
+        "--ha",
+        type=int,
+        default=0,
+        metavar="N",
+        help="high availability: etcd and N controller instances in one group (N >= 2); "
+        "every switch connects to all of them",
+    )
     args = parser.parse_args(argv)
+    if args.ha == 1 or args.ha < 0 or args.ha > 5:
+        parser.error("--ha takes 2 to 5 instances")
 
     problems = lab.missing_prerequisites()
     if problems:
@@ -124,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)  # the terminal went away: clean up too
+    if args.ha:
+        return run_group(topo, args.ha, args.scripted)
     failures: list[str] = []
     stack = contextlib.ExitStack()
     try:
@@ -175,6 +187,47 @@ def main(argv: list[str] | None = None) -> int:
         stack.close()
     if failures:
         print("*** FAILED: " + "; ".join(failures), file=sys.stderr)
+        return 1
+    print("*** OK")
+    return 0
+
+
+def run_group(topo: object, instances: int, scripted: bool) -> int:
+    """``--ha N``: etcd, N instances, the topology; the leader proves connectivity."""
+    from testbed.ha import ha_lab
+
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="sdn-ha-") as workdir,
+            ha_lab(topo, Path(workdir), instances=instances) as group,
+        ):
+            leader = group.leader()
+            if leader is None:
+                raise lab.LabError("no leader")
+            group.net.wait_discovered(leader)
+            sent, lost = group.net.pingall()
+            print(f"*** pingall through the leader: {sent} pings, {lost} lost")
+            print(f"*** etcd {group.etcd.endpoint} (data in {workdir}, stopped at exit)")
+            for ctl in group.controllers:
+                ha = (ctl.health() or {}).get("ha") or {}
+                print(
+                    f"*** instance {ha.get('instance')}: {ha.get('role')}, OpenFlow "
+                    f"tcp:127.0.0.1:{ctl.of_port}, REST {ctl.rest_url}/v1/health, web view "
+                    f"{ctl.rest_url}/ui/, pid {ctl.pid}, log {ctl.log_path}"
+                )
+            print(f"*** switch roles by controller port: {group.switch_roles()}")
+            if lost:
+                print(f"*** FAILED: pingall lost {lost}/{sent}", file=sys.stderr)
+                return 1
+            if not scripted:
+                print("*** running; kill the leader (kill -9 PID) to see a standby take over; "
+                      "Ctrl-C stops and cleans up")  # fmt: skip
+                while any(c.alive() for c in group.controllers):
+                    time.sleep(1)
+    except KeyboardInterrupt:
+        print("\n*** interrupted; cleaned up")
+    except lab.LabError as exc:
+        print(f"*** FAILED: {exc}", file=sys.stderr)
         return 1
     print("*** OK")
     return 0
