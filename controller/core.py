@@ -35,7 +35,6 @@ from controller.southbound.messages import FlowCounters, Message, MeterFeatures,
 from controller.southbound.ratelimit import PacketInLimiter
 from controller.southbound.transport import Transport
 
-
 MAX_COST_OVERRIDES = 10_000
 
 

@@ -700,7 +700,10 @@ def _first_renders(rest_url: str, runs: int) -> dict[str, Any]:
             )
             body = driver.find_element(By.TAG_NAME, "body")
             renders.append(float(body.get_attribute("data-first-render-ms") or "nan"))
-            drawn = driver.execute_script("return window.sdnView ? window.sdnView.counts() : null")
+            drawn = driver.execute_script(
+                "return Object.fromEntries(['switches', 'links', 'hosts'].map((k) => "
+                "[k, Number(document.getElementById('count-' + k).dataset.count)]))"
+            )
             driver.get("about:blank")
             driver.get(f"{rest_url}/v1/topology")
             loads.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".json": "application/json",
     ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".LICENSE": "text/plain; charset=utf-8",
 }
 SECURITY_HEADERS = {
     # Everything the page loads comes from the controller itself; no inline script.
@@ -72,9 +75,18 @@ class StaticSite:
     def __init__(self, files: dict[str, StaticFile] | None = None) -> None:
         self.files = load_static() if files is None else files
 
+    def page_files(self) -> list[str]:
+        """The page and the files it loads (its ``src``/``href`` references): what a
+        browser fetches, without the vendored licences and notes."""
+        index = self.files.get(INDEX)
+        if index is None:
+            return []
+        refs = re.findall(r'(?:src|href)="([^"#?:]+)"', index.body.decode("utf-8", "replace"))
+        return [INDEX, *dict.fromkeys(r for r in refs if r in self.files)]
+
     def weight(self) -> int:
-        """Bytes of every file the page loads (all of them: the page uses each)."""
-        return sum(len(f.body) for f in self.files.values())
+        """Bytes a browser fetches to show the page (uncompressed)."""
+        return sum(len(self.files[name].body) for name in self.page_files())
 
     def handle(self, method: str, path: str, if_none_match: str = "") -> RawReply | None:
         """The reply for ``/``, ``/ui`` or ``/ui/<file>``; None for any other path."""

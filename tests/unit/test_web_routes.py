@@ -13,7 +13,11 @@ from controller.northbound.web import STATIC_DIR, StaticSite, load_static
 @pytest.fixture
 def site(tmp_path: Path) -> StaticSite:
     (tmp_path / "vendor").mkdir()
-    (tmp_path / "index.html").write_text("<!doctype html><title>x</title>")
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><title>x</title><script src="vendor/lib.js"></script>'
+        '<script src="app.js"></script>'
+    )
+    (tmp_path / "vendor" / "LICENSE.md").write_text("the licence")
     (tmp_path / "app.js").write_text("console.log(1)")
     (tmp_path / "vendor" / "lib.js").write_text("var lib = 1;")
     return StaticSite(load_static(tmp_path))
@@ -32,7 +36,10 @@ def test_files_with_types_and_security_headers(site: StaticSite) -> None:
     assert "default-src 'self'" in index.headers["Content-Security-Policy"]
     js = site.handle("GET", "/ui/vendor/lib.js")
     assert js is not None and js.status == 200 and js.content_type.startswith("text/javascript")
+    assert site.page_files() == ["index.html", "vendor/lib.js", "app.js"]
     assert site.weight() == sum(len(b) for b in (index.body, js.body, b"console.log(1)"))
+    notes = site.handle("GET", "/ui/vendor/LICENSE.md")
+    assert notes is not None and notes.content_type.startswith("text/plain")
 
 
 def test_etag_revalidation_and_head(site: StaticSite) -> None:
