@@ -28,11 +28,11 @@ def health(ctl: lab.ControllerProcess) -> dict[str, Any]:
     return h
 
 
-def put(url: str, body: object) -> tuple[int, dict[str, Any], dict[str, str]]:
+def put(url: str, body: object) -> tuple[int, dict[str, Any], Any]:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT",
                                  headers={"Content-Type": "application/json"})  # fmt: skip
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.status, json.loads(resp.read()), dict(resp.headers)
+        return resp.status, json.loads(resp.read()), resp.headers  # case-insensitive
 
 
 def start_ping(host: Any, dst_ip: str, count: int, log_file: Path) -> str:
