@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -216,7 +216,9 @@ def link_text(gauges: list[LinkGauges]) -> str:
 class MetricsExporter:
     """A registry holding the controller's collector; ``render()`` is one scrape."""
 
-    content_type = CONTENT_TYPE_LATEST
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+    """The classic text format (what ``generate_latest`` writes with its default
+    escaping; every Prometheus since 2.0 reads it)."""
 
     def __init__(self, view: ControllerView, rest: RestTimings) -> None:
         self.view = view

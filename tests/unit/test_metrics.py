@@ -165,3 +165,7 @@ def test_the_fast_link_encoder_writes_what_prometheus_client_would(net: FakeNetw
     registry.register(Links())  # type: ignore[arg-type]
     assert link_text(gauges) == generate_latest(registry).decode()
     assert "1e+07" in link_text(gauges) and "NaN" in link_text(gauges)
+
+
+def test_the_exposition_is_the_classic_text_format() -> None:
+    assert MetricsExporter.content_type == "text/plain; version=0.0.4; charset=utf-8"
