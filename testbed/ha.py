@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,11 @@ class HaLab:
         log(f"ryu-manager pid {ctl.proc.pid} killed (SIGKILL)")
 
 
+def _leads(ctl: ControllerProcess) -> bool:
+    h = ctl.health()
+    return bool(h and (h.get("ha") or {}).get("role") == "leader")
+
+
 @contextlib.contextmanager
 def ha_lab(
     topo: Any,
@@ -91,9 +97,7 @@ def ha_lab(
             ctl.start()
             controllers.append(ctl)
             if i == 0:
-                first = HaLab(etcd, [ctl], LabNetwork(topo, ctl.of_port))
-                wait_for(lambda: first.role(ctl) == "leader", 3 * lease_ttl + 10,
-                         "the first instance to lead")  # fmt: skip
+                wait_for(partial(_leads, ctl), 3 * lease_ttl + 10, "the first instance to lead")
         net = LabNetwork(topo, controllers[0].of_port,
                          extra_of_ports=tuple(c.of_port for c in controllers[1:]))  # fmt: skip
         net.start()
