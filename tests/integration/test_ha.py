@@ -143,3 +143,20 @@ def test_a_standby_answers_reads_and_refuses_writes_without_a_leader(tmp_path: P
         finally:
             g.etcd.resume()
         lab.wait_for(lambda: g.leader() is not None, 3 * TTL + 5, "a leader again")
+
+
+def test_make_run_ha_2_scripted_starts_a_group_and_cleans_up() -> None:
+    """`make run ARGS='--ha 2 --scripted'`: etcd, two instances, the default topology."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--ha", "2", "--scripted"],
+        capture_output=True, text=True, timeout=300, cwd=lab.ROOT,
+    )  # fmt: skip
+    print(proc.stdout[-2500:])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert re.search(r"pingall through the leader: (\d+) pings, 0 lost", proc.stdout)
+    roles = re.findall(r"\*\*\* instance (c\d): (leader|standby)", proc.stdout)
+    assert sorted(roles) == [("c0", "leader"), ("c1", "standby")], roles
+    assert "*** OK" in proc.stdout and not lab.our_bridges()
