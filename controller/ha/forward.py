@@ -1,22 +1,25 @@
-"""A standby forwards an operator's write to the leader's REST API (plain HTTP on the
-group's network, the caller's Authorization header passed on) and answers with the
-leader's reply. Bounded: one request, ``TIMEOUT_S``, a reply of at most ``MAX_REPLY``."""
+"""A standby forwards an operator's write, and a read of the network, to the leader's
+REST API (plain HTTP on the group's network, the caller's Authorization header passed
+on) and answers with the leader's reply. Bounded: one request, ``TIMEOUT_S``, a reply of
+at most ``MAX_REPLY``."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from controller.northbound.requests import Reply, Request
 
 TIMEOUT_S = 3.0
-MAX_REPLY = 1 << 20
+MAX_REPLY = 32 << 20
 
 
 def forward(leader_url: str, req: Request) -> Reply:
     url = leader_url.rstrip("/") + quote(req.path)
+    if req.query:
+        url += "?" + urlencode(req.query)
     headers = {"Content-Type": req.headers.get("content-type", "application/json")}
     if "authorization" in req.headers:
         headers["Authorization"] = req.headers["authorization"]

@@ -255,6 +255,17 @@ def _forwarded(ctx: ApiContext, req: Request) -> Reply:
     return ctx.forward(url, req)
 
 
+def _read_at_leader(ctx: ApiContext, req: Request) -> Reply | None:
+    """A standby's answer to a read: the leader's (the network as the group sees it), or
+    None when the leader does not answer (then the standby's own view is served)."""
+    assert ctx.ha is not None
+    url = ctx.ha.leader_url()
+    if url is None or ctx.forward is None:
+        return None
+    reply = ctx.forward(url, req)
+    return reply if FORWARDED_HEADER in reply.headers else None
+
+
 def get_model(ctx: ApiContext, req: Request, args: dict[str, str]) -> Reply:
     status = ctx.view.model_status(ctx.clock())
     age = status.get("last_prediction_age_s")
@@ -334,6 +345,11 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+LOCAL_READS = (get_health, get_openapi)
+"""Reads a standby answers itself: its own health (role, leader) and the API document."""
+FORWARDED_HEADER = "X-SDN-Forwarded-To"
+
+
 def handle(ctx: ApiContext, req: Request) -> Reply:
     """Dispatch one request; every failure becomes a JSON error with a 4xx status."""
     path = req.path.rstrip("/") or "/"
@@ -348,9 +364,14 @@ def handle(ctx: ApiContext, req: Request) -> Reply:
         try:
             if ctx.protect_reads and route.method == "GET":
                 require_token(ctx.token, req)
-            if route.write and ctx.ha is not None and not ctx.ha.is_leader:
-                require_token(ctx.token, req)
-                return _forwarded(ctx, req)
+            if ctx.ha is not None and not ctx.ha.is_leader:
+                if route.write:
+                    require_token(ctx.token, req)
+                    return _forwarded(ctx, req)
+                if route.handler not in LOCAL_READS:
+                    reply = _read_at_leader(ctx, req)
+                    if reply is not None:
+                        return reply
             return route.handler(ctx, req, m.groupdict())
         except ApiError as exc:
             return Reply(exc.status, {"error": exc.message})

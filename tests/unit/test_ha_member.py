@@ -87,7 +87,22 @@ def test_a_standby_forwards_writes_to_the_leader(net: FakeNetwork) -> None:
                       "content-type": "application/json"}, b'{"metric": "cost"}')  # fmt: skip
     r = api.handle(ctx, req)
     assert r.status == 200 and sent == [("http://a:8080", "PUT", "/v1/metric")]
-    assert call(ctx, "GET", "/v1/health").status == 200  # reads are served here
+    health = call(ctx, "GET", "/v1/health")  # its own health: role and leader
+    assert health.status == 200 and health.body["ha"]["role"] == "standby"
+    assert sent[-1][2] == "/v1/metric"
+    # A read of the network is the leader's answer (the standby has no view of its own) ...
+    r = call(ctx, "GET", "/v1/links")
+    assert sent[-1] == ("http://a:8080", "GET", "/v1/links") and r.status == 200
+    # ... unless the leader does not answer: then the standby's own view, not an error.
+    answer = forward
+
+    def unreachable(url: str, req: api.Request) -> api.Reply:
+        return api.Reply(503, {"error": "the leader did not answer"})
+
+    ctx.forward = unreachable
+    r = call(ctx, "GET", "/v1/links")
+    assert r.status == 200 and r.body == []
+    ctx.forward = answer
     # With no leader known, a standby says so (503), it does not guess.
     store.keys.clear()
     standby.election.state.leader = None
