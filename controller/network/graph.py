@@ -6,7 +6,7 @@ and a weight per routing metric (see :mod:`controller.routing.paths`). Plain log
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -36,6 +36,8 @@ class NetworkGraph:
         be there (probes lost in a full queue), and a frame still in flight on it must
         not make a host appear on a switch port."""
         self.structure_version = 0
+        self.weight_listeners: list[Callable[[int, int, str, float], None]] = []
+        """Told of every weight change (src, dst, metric, weight): views kept in step."""
         """Bumped when switches, ports that carry links, or links change."""
         self._versions: dict[str, int] = dict.fromkeys(METRICS, 0)
         """Per metric: bumped by a change of structure or of a weight under that metric
@@ -256,13 +258,15 @@ class NetworkGraph:
             if not hasattr(state, name):
                 raise AttributeError(f"LinkState has no field {name!r}")
             setattr(state, name, value)
-        self._reweigh(data)
+        self._reweigh(src, dst, data)
 
-    def _reweigh(self, data: dict[str, Any]) -> None:
+    def _reweigh(self, src: int, dst: int, data: dict[str, Any]) -> None:
         for metric, weight in link_weights(data["state"], self.config.model_fallback).items():
             if data.get(metric) != weight:
                 data[metric] = weight
                 self._versions[metric] += 1
+                for listener in self.weight_listeners:
+                    listener(src, dst, metric, weight)
 
     def links(self) -> Iterator[LinkKey]:
         for u, v in sorted(self.graph.edges):

@@ -9,6 +9,7 @@ endpoint, is lexicographically smallest wins (so both directions pick the same p
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import networkx as nx
@@ -16,6 +17,7 @@ import networkx as nx
 from controller.config import METRICS
 from controller.network.graph import NetworkGraph
 from controller.network.weights import link_weight, link_weights
+from controller.routing.arrays import WeightArrays
 
 __all__ = ["NoPath", "Path", "Router", "link_weight", "link_weights"]
 
@@ -49,6 +51,7 @@ class Router:
 
     def __init__(self, topo: NetworkGraph) -> None:
         self.topo = topo
+        self.arrays = WeightArrays(topo)
         self._cache: dict[str, dict[tuple[int, int], Path]] = {m: {} for m in METRICS}
         self._cache_version: dict[str, int] = {}
         self.cache_hits = 0
@@ -83,20 +86,24 @@ class Router:
         forward = src <= dst
         # Walk from the lower endpoint ("start") towards the other ("goal"), choosing among
         # the neighbours that stay on a shortest path; dist is measured to/from the goal
-        # in the direction the packets travel.
+        # in the direction the packets travel (one C Dijkstra on the kept arrays).
         start, goal = (src, dst) if forward else (dst, src)
+        arr = self.arrays.distances(goal, metric, towards=forward)
+        index = self.arrays.index
+
+        def dist(v: int) -> float:
+            return float(arr[index[v]])
+
         if forward:
-            dist = nx.single_source_dijkstra_path_length(g.reverse(copy=False), dst, weight=w)
 
             def steps(u: int) -> list[tuple[int, float]]:
                 return [(v, g.edges[u, v][w]) for v in g.successors(u)]
         else:
-            dist = nx.single_source_dijkstra_path_length(g, src, weight=w)
 
             def steps(u: int) -> list[tuple[int, float]]:
                 return [(v, g.edges[v, u][w]) for v in g.predecessors(u)]
 
-        if start not in dist:
+        if not math.isfinite(dist(start)):
             raise NoPath(f"no path from {src:016x} to {dst:016x}")
         found: list[list[int]] = []
         stack: list[list[int]] = [[start]]
@@ -106,10 +113,11 @@ class Router:
             if u == goal:
                 found.append(path if forward else path[::-1])
                 continue
+            du = dist(u)
             nxt = sorted(
                 v
                 for v, wt in steps(u)
-                if v in dist and v not in path and _close(wt + dist[v], dist[u])
+                if v not in path and math.isfinite(dist(v)) and _close(wt + dist(v), du)
             )
             stack.extend([*path, v] for v in reversed(nxt))  # smallest popped first
         return found
