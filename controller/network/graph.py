@@ -6,14 +6,14 @@ and a weight per routing metric (see :mod:`controller.routing.paths`). Plain log
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import networkx as nx
 
 from controller.config import METRICS, Config
 from controller.network.model import OFPP_MAX, LinkKey, LinkState, PortInfo, TopologyChange
-from controller.network.weights import link_weights
+from controller.network.weights import affected_metrics, link_weight, link_weights
 
 
 class NetworkGraph:
@@ -36,6 +36,7 @@ class NetworkGraph:
         be there (probes lost in a full queue), and a frame still in flight on it must
         not make a host appear on a switch port."""
         self.structure_version = 0
+        self._affects = affected_metrics(self.config.model_fallback)
         self.weight_listeners: list[Callable[[int, int, str, float], None]] = []
         """Told of every weight change (src, dst, metric, weight): views kept in step."""
         """Bumped when switches, ports that carry links, or links change."""
@@ -254,14 +255,20 @@ class NetworkGraph:
         bumping the version of exactly the metrics whose weight changed."""
         data = self.graph.edges[src, dst]
         state: LinkState = data["state"]
+        metrics: set[str] = set()
         for name, value in figures.items():
             if not hasattr(state, name):
                 raise AttributeError(f"LinkState has no field {name!r}")
             setattr(state, name, value)
-        self._reweigh(src, dst, data)
+            metrics.update(self._affects.get(name, METRICS))
+        self._reweigh(src, dst, data, metrics)
 
-    def _reweigh(self, src: int, dst: int, data: dict[str, Any]) -> None:
-        for metric, weight in link_weights(data["state"], self.config.model_fallback).items():
+    def _reweigh(
+        self, src: int, dst: int, data: dict[str, Any], metrics: Iterable[str] = METRICS
+    ) -> None:
+        fallback = self.config.model_fallback
+        for metric in metrics:
+            weight = link_weight(data["state"], metric, fallback)
             if data.get(metric) != weight:
                 data[metric] = weight
                 self._versions[metric] += 1

@@ -55,3 +55,24 @@ def link_weight(state: LinkState, metric: str, cost_fallback: str = "delay") -> 
 def link_weights(state: LinkState, cost_fallback: str = "delay") -> dict[str, float]:
     """The weight of a link under every metric."""
     return {m: link_weight(state, m, cost_fallback) for m in METRICS}
+
+
+def affected_metrics(cost_fallback: str = "delay") -> dict[str, tuple[str, ...]]:
+    """For each :class:`LinkState` field, the metrics whose weight can depend on it (a
+    field not listed may change every weight). A stats round changes a few fields of
+    thousands of links; re-weighing only what they touch halves its cost."""
+    cost_too = ("cost",)
+    return {
+        "utilization": ("utilization", *(cost_too if cost_fallback == "utilization" else ())),
+        "latency_ms": ("latency", "cost"),
+        "predicted_cost": cost_too,
+        "fallback_cost": cost_too,
+        "cost_override": cost_too,
+        "tx_bps": (),
+        "tx_pps": (),
+        "features": (),
+        "features_at": (),
+        "predicted_latency_ms": (),
+        "last_seen": (),
+        "capacity_bps": (),
+    }
