@@ -216,6 +216,65 @@ def bench_path(res: Results, quick: bool) -> None:
                 (time.perf_counter() - t0) * 1e3, "ms")  # fmt: skip
 
 
+# ----------------------------------------------------------------------------- stats
+def bench_stats(res: Results, quick: bool) -> None:
+    """One stats round at 1,000 switches (4,000 link directions) with the shipped model,
+    in process: the port-stats replies of every switch (rates, utilization, re-weighing)
+    and the cost round (features, one batch prediction, cost weights). Baseline: the same
+    links re-weighed with one field each (the cheapest possible round)."""
+    from controller.linkcost.service import LinkCostService
+    from controller.southbound.messages import PortCounters
+
+    n = 300 if quick else 1000
+    topo = synthetic_graph(n)
+    service = LinkCostService(Config(link_timeout=1e9, lldp_interval=1.0), topo)
+    rng = random.Random(5)
+    edges = list(topo.graph.edges(data=True))
+    totals: dict[tuple[int, int], list[int]] = {}
+
+    def replies(now: float) -> float:
+        t0 = time.perf_counter()
+        for d in topo.switches():
+            counters = []
+            for p in topo.ports(d):
+                c = totals.setdefault((d, p), [0, 0, 0, 0])
+                step = rng.randrange(1, 10**6)
+                c[0] += step
+                c[1] += step
+                c[2] += step // 1000 + 1
+                c[3] += step // 1000 + 1
+                counters.append(PortCounters(p, c[0], c[1], c[2], c[3]))
+            service.on_port_stats(d, counters, now)
+        return time.perf_counter() - t0
+
+    for u, v, _data in edges:
+        topo.update_link(u, v, latency_ms=rng.uniform(0.2, 5.0))
+    port_rounds, cost_rounds, plain = [], [], []
+    for r in range(8 if not quick else 4):
+        now = 10.0 + r
+        port_rounds.append(replies(now))
+        t0 = time.perf_counter()
+        service.update_costs(now)
+        cost_rounds.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for u, v, _data in edges:
+            topo.update_link(u, v, utilization=rng.random() * 0.9)
+        plain.append(time.perf_counter() - t0)
+    warm = slice(2, None)  # two rounds before rates and features exist
+    ports_ms = statistics.median(port_rounds[warm]) * 1e3
+    costs_ms = statistics.median(cost_rounds[warm]) * 1e3
+    label = f"{n} switches, {len(edges)} link directions"
+    res.add("stats", f"{label}: port-stats replies of every switch (rates, re-weighing)",
+            ports_ms, "ms")  # fmt: skip
+    res.add("stats", f"{label}: cost round (features, batch prediction, cost weights)",
+            costs_ms, "ms", predicted=service.predicted_links)  # fmt: skip
+    res.add("stats", f"{label}: whole stats round", ports_ms + costs_ms, "ms",
+            target="< 10 ms at 4,000 links" if n == 1000 else "",
+            met=(ports_ms + costs_ms < 10) if n == 1000 else None)  # fmt: skip
+    res.add("stats", f"{label}: baseline: one field re-weighed per link",
+            statistics.median(plain[warm]) * 1e3, "ms")  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- nn
 def bench_nn(res: Results, quick: bool) -> None:
     from training import train_model
@@ -933,6 +992,7 @@ def bench_ha(res: Results, quick: bool) -> None:
 # ----------------------------------------------------------------------------- registry
 BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "path": bench_path,
+    "stats": bench_stats,
     "nn": bench_nn,
     "failover": bench_failover,
     "reoptimize": bench_reoptimize,
