@@ -517,6 +517,30 @@ def bench_discovery(res: Results, quick: bool) -> None:
         )
 
 
+def bench_idle(res: Results, quick: bool) -> None:
+    """Controller CPU while it only polls: emulated switches connected, answering echo,
+    LLDP and port-stats rounds, no host traffic; 100 switches as the baseline."""
+    from testbed import ofemu
+    from topologies import spec
+
+    sizes = [100] if quick else [100, 1000]
+    for n in sizes:
+        topo = ofemu.Topology.from_spec(spec.random_regular(n), 1)
+
+        def idle(c: Any, t: Any = topo) -> Any:
+            return ofemu.run_idle(("127.0.0.1", c.of_port), t, 15.0, c.pid)
+
+        r = _with_controller(OURS, idle)
+        res.add(
+            "idle",
+            f"{n} switches (random 4-regular) idle-polled: controller CPU",
+            100 * float(r.get("controller_cpu_util", float("nan"))),
+            "% of a core",
+            per_s=r.get("per_s"),
+            handshake_s=r.get("handshake_s"),
+        )
+
+
 def bench_flowsetup(res: Results, quick: bool) -> None:
     from testbed import ofemu
     from topologies import spec
@@ -998,6 +1022,7 @@ BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "failover": bench_failover,
     "reoptimize": bench_reoptimize,
     "discovery": bench_discovery,
+    "idle": bench_idle,
     "flowsetup": bench_flowsetup,
     "rest": bench_rest,
     "flood": bench_flood,
