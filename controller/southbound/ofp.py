@@ -177,6 +177,17 @@ def encode_flow_add(msg: FlowAdd, xid: int = 0) -> bytes:
     return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_FLOW_MOD, 8 + len(body), xid) + body
 
 
+_PACKET_OUT = struct.Struct("!IIH6x")
+
+
+def encode_packet_out(msg: PacketOut, xid: int = 0) -> bytes:
+    """The wire bytes of :func:`to_ofp` for a PacketOut, built with struct (probes,
+    floods and released packets: thousands a second on a large network)."""
+    actions = b"".join(_OUTPUT.pack(ofp.OFPAT_OUTPUT, 16, p, ofp.OFPCML_MAX) for p in msg.out_ports)
+    body = _PACKET_OUT.pack(ofp.OFP_NO_BUFFER, msg.in_port, len(actions)) + actions + msg.data
+    return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_PACKET_OUT, 8 + len(body), xid) + body
+
+
 def role_request(datapath: Any, master: bool, generation: int) -> Any:
     """OFPRoleRequest MASTER or SLAVE with the leadership's generation id (the switch
     refuses one lower than it has seen: a deposed leader's late request)."""

@@ -95,6 +95,8 @@ class RyuTransport:
             return False
         if isinstance(msg, FlowAdd):  # struct-built: the flow-setup hot path
             return self._queue(msg.dpid, dp, ofp.encode_flow_add(msg, xid or 0), False)
+        if isinstance(msg, PacketOut):  # struct-built too: probes, floods, released packets
+            return self._queue(msg.dpid, dp, ofp.encode_packet_out(msg, xid or 0), True)
         req = ofp.to_ofp(dp, msg)
         if xid is not None:
             req.xid = xid

@@ -315,3 +315,22 @@ def test_meter_features_reads_ryus_reply_entry() -> None:
     stats = parser.OFPMeterFeaturesStats(64, 2, 0xF, 8, 0)
     f = ofp.meter_features(stats)
     assert (f.max_meter, f.band_types, f.capabilities, f.max_bands) == (64, 2, 0xF, 8)
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        PacketOut(7, 0xFFFFFFFD, (3,), b"\x01\x80\xc2\x00\x00\x0e" + bytes(54)),  # a probe
+        PacketOut(7, 2, (0xFFFFFFF9,), bytes(range(60))),  # released through the table
+        PacketOut(7, 1, (2, 3, 5), b"\xff" * 42),  # a flood to edge ports
+        PacketOut(7, 1, (), b""),  # nothing to send (drop)
+    ],
+)
+def test_struct_packet_out_equals_ryus(dp: Any, msg: PacketOut) -> None:
+    from controller.southbound.ofp import encode_packet_out, to_ofp
+
+    ours = encode_packet_out(msg, xid=9)
+    theirs = to_ofp(dp, msg)
+    theirs.xid = 9
+    theirs.serialize()
+    assert ours == bytes(theirs.buf)
