@@ -44,6 +44,11 @@ class Config:
     flow_priority: int = 100
     lldp_interval: float = 1.0
     """Seconds between LLDP probes on each switch port."""
+    lldp_max_probes_per_s: float = 2000.0
+    """LLDP probes sent per second at most: on a network with more ports than that per
+    ``lldp_interval``, each round probes the next share of the ports (every port once
+    per sweep) and ``link_timeout`` stretches to as many rounds as a sweep takes, so a
+    large network is probed at a rate the controller can answer instead of swamping it."""
     link_timeout: float = 3.5
     """A link not seen by LLDP for this long is removed."""
     probe_max_age: float = 2.0
@@ -136,6 +141,7 @@ class Config:
             )
         for name in (
             "lldp_interval",
+            "lldp_max_probes_per_s",
             "link_timeout",
             "probe_max_age",
             "host_port_quiet",

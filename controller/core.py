@@ -74,8 +74,9 @@ class ControllerCore:
             PairIds(first_pair_id(nonce)),
         )
         self.adoption = FlowAdoption(
-            config, self.graph, self.hosts.table, self.forwarding, transport
-        )
+            config, self.graph, self.hosts.table, self.forwarding, transport,
+            probe_period=lambda: self.discovery.probe_period,
+        )  # fmt: skip
         self.counters = PacketCounters()
         self.limiter = PacketInLimiter(config.packet_in_rate, 2 * config.packet_in_rate)
         self.extra_counters: list[Any] = []

@@ -74,6 +74,9 @@ class DiscoveryService:
         self.counters = DiscoveryCounters()
         self._accepted: OrderedDict[tuple[int, int, float], float] = OrderedDict()
         """(dpid, port, sent_at) of accepted probes younger than ``probe_max_age``."""
+        self.probe_period = 1
+        """LLDP rounds one sweep of every port takes (1 unless the probe rate is capped)."""
+        self._probe_cursor = 0
 
     # ------------------------------------------------------------------ switches, ports
     def switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -90,7 +93,7 @@ class DiscoveryService:
         return self.graph.port_status(dpid, port, now, deleted)
 
     def expire(self, now: float) -> TopologyChange:
-        return self.graph.expire_links(now)
+        return self.graph.expire_links(now, self.config.link_timeout * self.probe_period)
 
     def traffic_seen(self, cables: list[LinkKey], now: float) -> None:
         """Cables that carried traffic (sent at one end, received at the other) work, even
@@ -114,8 +117,28 @@ class DiscoveryService:
         ]
 
     def lldp_round(self, now: float) -> list[Message]:
-        """One LLDP probe out of every up port of every switch."""
-        return [m for dpid in self.graph.switches() for m in self.probes_for(dpid, now)]
+        """One LLDP probe out of every up port of every switch; or, when that is more
+        than ``lldp_max_probes_per_s`` allows per round, out of the next share of them
+        (every port once per sweep of ``probe_period`` rounds)."""
+        ports = [
+            (dpid, p)
+            for dpid in self.graph.switches()
+            for p in sorted(self.graph.ports(dpid).values(), key=lambda p: p.port_no)
+            if p.up
+        ]
+        budget = max(1, int(self.config.lldp_max_probes_per_s * self.config.lldp_interval))
+        if len(ports) <= budget:
+            self.probe_period, chosen = 1, ports
+        else:
+            self.probe_period = -(-len(ports) // budget)
+            start = self._probe_cursor % len(ports)
+            chosen = (ports[start:] + ports[:start])[:budget]
+            self._probe_cursor = start + budget
+        return [
+            PacketOut(dpid, OFPP_CONTROLLER, (p.port_no,),
+                      build_probe(dpid, p.port_no, p.hw_addr, now, self.probe_key))
+            for dpid, p in chosen
+        ]  # fmt: skip
 
     def on_probe(
         self,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller.config import Config
@@ -131,7 +131,10 @@ class FlowAdoption:
         hosts: HostTable,
         runtime: ForwardingRuntime,
         transport: Transport,
+        probe_period: Callable[[], int] = lambda: 1,
     ) -> None:
+        self.probe_period = probe_period
+        """LLDP rounds per sweep of every port (discovery's; more on a large network)."""
         self.config = config
         self.graph = graph
         self.hosts = hosts
@@ -146,7 +149,8 @@ class FlowAdoption:
     @property
     def grace(self) -> float:
         """How long after the last switch up a found flow may wait to be adopted."""
-        return self.config.link_timeout + 2 * self.config.lldp_interval
+        sweeps = self.probe_period()
+        return (self.config.link_timeout + 2 * self.config.lldp_interval) * sweeps
 
     # ------------------------------------------------------------------ reading
     def switch_up(self, dpid: int, now: float) -> list[Message]:

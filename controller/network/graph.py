@@ -222,9 +222,11 @@ class NetworkGraph:
             if edge is not None and (edge.src_port, edge.dst_port) == (key.src_port, key.dst_port):
                 edge.last_seen = now
 
-    def expire_links(self, now: float) -> TopologyChange:
-        """Forget cables whose LLDP has not been seen within ``link_timeout``."""
-        stale = [c for c, t in self.cables.items() if now - t > self.config.link_timeout]
+    def expire_links(self, now: float, timeout: float | None = None) -> TopologyChange:
+        """Forget cables whose LLDP has not been seen within ``timeout`` (default
+        ``link_timeout``)."""
+        limit = self.config.link_timeout if timeout is None else timeout
+        stale = [c for c, t in self.cables.items() if now - t > limit]
         for c in stale:
             self._del_cable(c)
         self._remember_former(stale, now)
