@@ -54,7 +54,12 @@ def test_detoured_pair_returns_within_interval_plus_2s_after_the_link_comes_back
     assert net.ping("h1", "h3", count=2)
     assert _path(_route(ctl, h1, h3), h1.MAC()) == [1, 2, 3]
     net.net.configLinkStatus("s1", "s2", "down")
-    lab.wait_for(lambda: _path(_route(ctl, h1, h3), h1.MAC()) == [1, 5, 4, 3], 10, "detour")
+
+    def detoured() -> bool:  # the new path's record and its last barrier (installed)
+        r = _route(ctl, h1, h3)
+        return bool(r["installed"]) and _path(r, h1.MAC()) == [1, 5, 4, 3]
+
+    lab.wait_for(detoured, 10, "the detour installed")
     assert net.ping("h1", "h3", count=2)
     t_up = time.monotonic()
     net.net.configLinkStatus("s1", "s2", "up")
