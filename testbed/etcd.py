@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from testbed.lab import LabError, free_tcp_port, log, wait_for
+from testbed.lab import LabError, file_tail, free_tcp_port, log, stop_group, wait_for
 
 BINARY = "/usr/bin/etcd"
 
@@ -82,23 +82,11 @@ class EtcdServer:
             os.kill(self.proc.pid, signal.SIGCONT)
 
     def log_tail(self, lines: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return file_tail(self.log_path, lines)
 
     def stop(self, timeout: float = 10) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGCONT)
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        log(f"etcd pid {self.proc.pid} stopped (exit {self.proc.returncode})")
+        if self.proc is not None and self.proc.poll() is None:
+            stop_group(self.proc, "etcd", timeout)
 
 
 @contextlib.contextmanager

@@ -42,6 +42,29 @@ def log(msg: str) -> None:
 
 
 # ---------------------------------------------------------------------------- helpers
+def stop_group(proc: subprocess.Popen[bytes], name: str, timeout: float = 10) -> None:
+    """Stop a child that leads its own session (start_new_session): SIGTERM to exactly
+    that process group (SIGCONT first, in case it was paused), SIGKILL after ``timeout``."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGCONT)
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    log(f"{name} pid {proc.pid} stopped (exit {proc.returncode})")
+
+
+def file_tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a log file ("" when there is none)."""
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
 def wait_for(
     condition: Callable[[], T | None],
     timeout: float,
@@ -413,19 +436,8 @@ class ControllerProcess:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def stop(self, timeout: float = 10) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            # The child leads its own session (start_new_session): signal exactly that group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        log(f"ryu-manager pid {self.proc.pid} stopped (exit {self.proc.returncode})")
+        if self.proc is not None:
+            stop_group(self.proc, "ryu-manager", timeout)
 
 
 # ---------------------------------------------------------------------------- Mininet

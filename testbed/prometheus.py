@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import urllib.parse
 import urllib.request
@@ -15,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from testbed.lab import LabError, free_tcp_port, log, port_open, wait_for
+from testbed.lab import LabError, file_tail, free_tcp_port, log, port_open, stop_group, wait_for
 
 BINARY = "/usr/bin/prometheus"
 
@@ -98,22 +96,11 @@ class PrometheusServer:
         return float(result[0]["value"][1]) if result else None
 
     def log_tail(self, lines: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return file_tail(self.log_path, lines)
 
     def stop(self, timeout: float = 10) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        log(f"prometheus pid {self.proc.pid} stopped (exit {self.proc.returncode})")
+        if self.proc is not None and self.proc.poll() is None:
+            stop_group(self.proc, "prometheus", timeout)
 
 
 @contextlib.contextmanager
