@@ -14,7 +14,6 @@ import logging
 import os
 import random
 import secrets
-import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -42,7 +41,8 @@ from controller.ha.member import member_from_config
 from controller.northbound.api import ApiContext
 from controller.northbound.rest import harden_wsgi_server, register_rest
 from controller.northbound.view import ControllerView
-from controller.southbound import ofguard, ofp
+from controller.southbound import fastpath, ofguard, ofp
+from controller.southbound.listener import OpenFlowListener
 from controller.southbound.ryu_transport import STUCK_S, RyuTransport, room
 from controller.southbound.sessions import Claim, Sessions
 
@@ -73,48 +73,7 @@ def _ignore_message(datapath: Any, reason: str) -> None:
 # or multipart entry froze everything): every received message passes the guard first.
 ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message)
 
-TLS_HANDSHAKE_S = 10.0
-
-
-class TlsStreamServer(hub.StreamServer):
-    """Ryu's OpenFlow listener with TLS that serves every switch, not just the first.
-
-    Ryu 4.34's ``StreamServer`` pops the SSL context out of its shared arguments while
-    wrapping the first connection, so every later one is wrapped without a certificate
-    and fails its handshake (OVS: "sslv3 alert handshake failure"): with TLS on, only
-    one switch could ever connect. Here the context is built once (TLS 1.2 at least), and
-    a client that does not finish its handshake within ``TLS_HANDSHAKE_S`` is dropped."""
-
-    def __init__(self, listen_info, handle=None, backlog=None, spawn="default", **ssl_args):
-        ctx = ssl_args.pop("ssl_ctx", None)
-        if ctx is None:
-            super().__init__(listen_info, handle, backlog, spawn, **ssl_args)
-            return
-        super().__init__(listen_info, handle, backlog, spawn)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(ssl_args["certfile"], ssl_args["keyfile"])
-        if "cert_reqs" in ssl_args:
-            ctx.verify_mode = ssl_args["cert_reqs"]
-        if "ca_certs" in ssl_args:
-            ctx.load_verify_locations(ssl_args["ca_certs"])
-        plain: Any = self.handle  # type: ignore[has-type]
-
-        def handshake_then_handle(sock: Any, addr: Any) -> None:
-            sock.settimeout(TLS_HANDSHAKE_S)
-            try:
-                tls = ctx.wrap_socket(sock, server_side=True)
-            except (OSError, ssl.SSLError) as exc:
-                logging.getLogger("controller.app").warning(
-                    "OpenFlow TLS handshake from %s refused: %s", addr, exc
-                )
-                sock.close()
-                return
-            plain(tls, addr)
-
-        self.handle = handshake_then_handle
-
-
-ryu_controller.StreamServer = TlsStreamServer
+ryu_controller.StreamServer = OpenFlowListener
 
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
@@ -183,6 +142,7 @@ class SdnController(app_manager.RyuApp):
             forward=forward,
         )
         register_rest(kwargs[REST_CONTEXT], self.api)
+        ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message, fast=self._fast)
         wsapi_host = cfg.CONF.wsapi_host
         if wsapi_host not in LOOPBACK and not self.config.rest_token:
             raise SystemExit(
@@ -339,6 +299,40 @@ class SdnController(app_manager.RyuApp):
         expected = self.core.on_error(dpid, msg.xid, detail, msg.type, msg.code)
         level = logging.DEBUG if expected else logging.WARNING
         self.logger.log(level, "switch %016x %s (xid %d)", dpid, detail, msg.xid)
+
+    def _fast(self, dp: Any, msg_type: int, msg: bytes) -> bool:
+        """Packet-ins, port-stats and echo replies decoded from their bytes on the
+        connection's greenlet (see controller.southbound.fastpath): no Ryu objects, no
+        event queue. The same checks as :func:`from_holder`; False hands one to Ryu."""
+        if msg_type not in fastpath.FAST_TYPES:
+            return False
+        now = time.monotonic()
+        try:
+            if msg_type == fastpath.PACKET_IN:
+                in_port, frame = fastpath.packet_in(msg)
+            elif msg_type == fastpath.MULTIPART_REPLY:
+                counters = fastpath.port_stats(msg)  # other multiparts: Ryu's
+            else:
+                self.sessions.heard(dp, now)  # a contested holder answering, maybe
+                dp.acknowledge_echo_reply(fastpath.xid(msg))  # as Ryu's own handler
+        except fastpath.Undecodable:
+            return False
+        dpid = self.sessions.owner(dp)
+        if dpid is None or (self.transport.passive and msg_type != fastpath.ECHO_REPLY):
+            return True
+        try:
+            if msg_type == fastpath.PACKET_IN:
+                if in_port is not None:
+                    self.core.on_packet_in(dpid, in_port, frame, now)
+            elif msg_type == fastpath.MULTIPART_REPLY:
+                self.core.on_port_stats(dpid, counters, now)
+            else:
+                self.core.on_echo_reply(dpid, fastpath.echo_data(msg), now)
+        except Exception:  # a defect of ours must not close the switch's connection
+            self.logger.exception("switch %016x: message type %d", dpid, msg_type)
+        finally:
+            self._flush()
+        return True
 
     # ----------------------------------------------------------------- sending
     def _flush(self) -> None:

@@ -348,12 +348,17 @@ def _notify(callback: PeerCallback | None, datapath: Any, reason: str) -> None:
 
 
 def install(
-    parser_module: Any, on_reject: PeerCallback, on_ignore: PeerCallback | None = None
+    parser_module: Any,
+    on_reject: PeerCallback,
+    on_ignore: PeerCallback | None = None,
+    fast: Callable[[Any, int, bytes], bool] | None = None,
 ) -> Callable[..., Any]:
     """Guard ``parser_module.msg`` (``ryu.ofproto.ofproto_parser``). A rejected message calls
     ``on_reject(datapath, reason)`` and raises :class:`UnsafeMessage` (Ryu closes that
     connection); an ignored one calls ``on_ignore(datapath, reason)`` and returns None (no
-    event). Installing again replaces the callbacks; it never wraps the guard itself."""
+    event). An accepted one is first offered to ``fast(datapath, msg_type, msg)``, which
+    returns True when it handled the message itself (no Ryu parsing, no event). Installing
+    again replaces the callbacks; it never wraps the guard itself."""
     original = getattr(parser_module.msg, _ORIGINAL, parser_module.msg)
 
     def guarded_msg(
@@ -364,6 +369,8 @@ def install(
         except Exception as exc:  # fail closed
             verdict = Verdict(Action.REJECT, f"guard error {exc!r}")
         if verdict.action is Action.ACCEPT:
+            if fast is not None and fast(datapath, msg_type, buf[:msg_len]):
+                return None
             return original(datapath, version, msg_type, msg_len, xid, buf)
         if verdict.action is Action.IGNORE:
             _notify(on_ignore, datapath, verdict.reason)
