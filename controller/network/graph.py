@@ -199,6 +199,12 @@ class NetworkGraph:
         ends = set(key.ends())
         sharing = set().union(*(self._by_end.get(end, set()) for end in ends))
         stale = sorted(c for c in sharing if c not in (key, key.reverse()))
+        if not stale and key in self.cables:  # the usual probe: a known cable, seen again
+            edge = self.edge(key.src, key.dst)
+            if edge is not None and (edge.src_port, edge.dst_port) == (key.src_port, key.dst_port):
+                self.cables[key] = now
+                edge.last_seen = now
+                return TopologyChange()
         for c in stale:
             self._del_cable(c)
         self._add_cable(key, now)
@@ -236,10 +242,9 @@ class NetworkGraph:
         return self._sync({(c.src, c.dst) for c in stale})
 
     def _remember_former(self, gone: list[LinkKey], now: float) -> None:
-        still = self.link_ports()
         for c in gone:
             for end in c.ends():
-                if end not in still:
+                if end not in self._by_end:
                     self.former_link_ports[end] = now
 
     def version(self, metric: str) -> int:

@@ -73,10 +73,8 @@ def port_stats(buf: bytes) -> list[PortCounters]:
     out = []
     start = _HDR + _MP_HDR.size
     for at in range(start, len(buf) - PORT_STATS_LEN + 1, PORT_STATS_LEN):
-        (port_no, rx_p, tx_p, rx_b, tx_b, rx_d, tx_d, rx_e, tx_e, *_rest) = (
-            _PORT_STATS.unpack_from(buf, at)
-        )
-        out.append(PortCounters(port_no, tx_b, rx_b, tx_p, rx_p, tx_d, rx_d, tx_e, rx_e))
+        f = _PORT_STATS.unpack_from(buf, at)  # port_no, rx/tx packets, bytes, drops, errors
+        out.append(PortCounters(f[0], f[4], f[3], f[2], f[1], f[6], f[5], f[8], f[7]))
     return out
 
 

@@ -57,4 +57,3 @@ class OpenFlowListener(hub.StreamServer):
             plain(tls, addr)
 
         self.handle = handshake_then_handle
-

@@ -188,6 +188,26 @@ def encode_packet_out(msg: PacketOut, xid: int = 0) -> bytes:
     return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_PACKET_OUT, 8 + len(body), xid) + body
 
 
+_MULTIPART_REQUEST = struct.Struct("!HH4x")
+_PORT_STATS_BODY = struct.Struct("!I4x")
+
+
+def encode_echo_request(msg: EchoRequest, xid: int = 0) -> bytes:
+    """The wire bytes of :func:`to_ofp` for an EchoRequest (one per switch per round)."""
+    return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_ECHO_REQUEST, 8 + len(msg.data), xid) + msg.data
+
+
+def encode_port_stats_request(xid: int = 0) -> bytes:
+    """The wire bytes of :func:`to_ofp` for a PortStatsRequest (every port, no flags)."""
+    body = _MULTIPART_REQUEST.pack(ofp.OFPMP_PORT_STATS, 0) + _PORT_STATS_BODY.pack(ofp.OFPP_ANY)
+    return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_MULTIPART_REQUEST, 8 + len(body), xid) + body
+
+
+def encode_barrier(xid: int) -> bytes:
+    """The wire bytes of a barrier request with ``xid`` (one per install stage)."""
+    return _HEADER.pack(ofp.OFP_VERSION, ofp.OFPT_BARRIER_REQUEST, 8, xid)
+
+
 def role_request(datapath: Any, master: bool, generation: int) -> Any:
     """OFPRoleRequest MASTER or SLAVE with the leadership's generation id (the switch
     refuses one lower than it has seen: a deposed leader's late request)."""

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.southbound import ofp
-from controller.southbound.messages import FlowAdd, Message, PacketOut
+from controller.southbound.messages import (
+    EchoRequest,
+    FlowAdd,
+    Message,
+    PacketOut,
+    PortStatsRequest,
+)
 
 log = logging.getLogger("controller.southbound")
 
@@ -97,6 +103,10 @@ class RyuTransport:
             return self._queue(msg.dpid, dp, ofp.encode_flow_add(msg, xid or 0), False)
         if isinstance(msg, PacketOut):  # struct-built too: probes, floods, released packets
             return self._queue(msg.dpid, dp, ofp.encode_packet_out(msg, xid or 0), True)
+        if isinstance(msg, EchoRequest):  # and the per-round requests of every switch
+            return self._queue(msg.dpid, dp, ofp.encode_echo_request(msg, xid or 0), False)
+        if isinstance(msg, PortStatsRequest):
+            return self._queue(msg.dpid, dp, ofp.encode_port_stats_request(xid or 0), False)
         req = ofp.to_ofp(dp, msg)
         if xid is not None:
             req.xid = xid
@@ -106,7 +116,7 @@ class RyuTransport:
         dp = self.datapaths.get(dpid)
         if dp is None or self.passive:
             return False
-        return self._queue(dpid, dp, ofp.barrier(dp, xid), False)
+        return self._queue(dpid, dp, ofp.encode_barrier(xid), False)
 
     def send_role(self, dpid: int, master: bool, generation: int) -> bool:
         """The switch's role for this controller (sent when passive too)."""

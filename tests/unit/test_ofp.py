@@ -334,3 +334,21 @@ def test_struct_packet_out_equals_ryus(dp: Any, msg: PacketOut) -> None:
     theirs.xid = 9
     theirs.serialize()
     assert ours == bytes(theirs.buf)
+
+
+def test_struct_requests_equal_ryus(dp: Any) -> None:
+    """Echo, port-stats and barrier requests: every switch gets them every round."""
+    from controller.southbound.messages import EchoRequest, PortStatsRequest
+
+    for msg, ours in (
+        (EchoRequest(7, b"\x01" * 12), ofp.encode_echo_request(EchoRequest(7, b"\x01" * 12), 9)),
+        (EchoRequest(7, b""), ofp.encode_echo_request(EchoRequest(7, b""), 9)),
+        (PortStatsRequest(7), ofp.encode_port_stats_request(9)),
+    ):
+        theirs = ofp.to_ofp(dp, msg)
+        theirs.xid = 9
+        theirs.serialize()
+        assert ours == bytes(theirs.buf)
+    barrier = ofp.barrier(dp, 0x5D000007)
+    barrier.serialize()
+    assert ofp.encode_barrier(0x5D000007) == bytes(barrier.buf)
