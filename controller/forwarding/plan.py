@@ -24,6 +24,10 @@ class Direction(IntEnum):
     B_TO_A = 1
 
 
+DIRECTIONS: tuple[Direction, ...] = (Direction.A_TO_B, Direction.B_TO_A)
+"""Both directions, in order (iterating the enum class itself is slow in the hot path)."""
+
+
 class PairKey(NamedTuple):
     """A host pair, MACs in canonical order (``a < b``): one record, two directions."""
 
@@ -132,7 +136,7 @@ class PairPlan:
     def switches(self) -> list[int]:
         """Every switch either direction passes, each once, in a->b order first."""
         seen: dict[int, None] = {}
-        for d in Direction:
+        for d in DIRECTIONS:
             for h in self.hops[d]:
                 seen.setdefault(h.dpid, None)
         return list(seen)
@@ -141,7 +145,7 @@ class PairPlan:
 def pair_flows(plan: PairPlan, config: Config) -> list[FlowAdd]:
     """Every flow of the pair, both directions (match in_port, eth_src, eth_dst)."""
     flows = []
-    for direction in Direction:
+    for direction in DIRECTIONS:
         src, dst = plan.key.ends(direction)
         for hop in plan.hops[direction]:
             flows.append(
@@ -174,8 +178,8 @@ def install_stages(plan: PairPlan, config: Config, sender: Direction) -> tuple[S
 def changed_switches(old: PairPlan, new: PairPlan) -> list[int]:
     """Switches where the old plan has a hop the new one lacks: its flows there must go
     (the others are overwritten in place by the new stages)."""
-    kept = {h for d in Direction for h in new.hops[d]}
-    gone = {h.dpid for d in Direction for h in old.hops[d] if h not in kept}
+    kept = {h for d in DIRECTIONS for h in new.hops[d]}
+    gone = {h.dpid for d in DIRECTIONS for h in old.hops[d] if h not in kept}
     return [d for d in old.switches() if d in gone]
 
 
@@ -205,4 +209,4 @@ def move_stages(old: PairPlan, new: PairPlan, config: Config) -> tuple[Stage, ..
 def retire_messages(old: PairPlan) -> list[Message]:
     """Step 3 of a move: delete what is left of the old installation (its generation's
     cookies, exactly; entries the move overwrote carry the new cookie and stay)."""
-    return [FlowDelete(d, old.cookie(direction)) for d in old.switches() for direction in Direction]
+    return [FlowDelete(d, old.cookie(dr)) for d in old.switches() for dr in DIRECTIONS]

@@ -9,7 +9,14 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from controller.forwarding.plan import Direction, Hop, PairKey, PairPlan
+from controller.forwarding.plan import (
+    DIRECTIONS,
+    Direction,
+    Hop,
+    PairKey,
+    PairPlan,
+    retire_messages,
+)
 from controller.routing.paths import Path
 from controller.southbound.messages import (
     COOKIE_APP,
@@ -17,6 +24,7 @@ from controller.southbound.messages import (
     PAIR_BITS,
     FlowCounters,
     FlowStatsRequest,
+    Message,
     Stage,
     path_cookie,
     split_cookie,
@@ -59,16 +67,55 @@ class HeldPacket:
 
 @dataclass
 class Install:
-    """A running staged installation: which stage waits for which barrier."""
+    """A running installation: steps of stages, one after another; the stages of a step
+    go out together and the step is done when every one's barrier came back."""
 
-    stages: tuple[Stage, ...]
+    steps: tuple[tuple[Stage, ...], ...]
     started: float
     index: int = 0
-    dpid: int = 0
-    xid: int = 0
+    waiting: dict[int, int] = field(default_factory=dict)
+    """The running step's switches whose barrier has not come back: dpid -> its xid."""
     deadline: float = 0.0
     sent_at: float = 0.0
-    """When the running stage's barrier went out."""
+    """When the running step's barriers went out."""
+
+    @classmethod
+    def one_by_one(cls, stages: Iterable[Stage], started: float) -> Install:
+        """Each stage its own step (a move: every switch confirmed before the next)."""
+        return cls(tuple((s,) for s in stages), started)
+
+    @classmethod
+    def ingress_last(cls, stages: tuple[Stage, ...], started: float) -> Install:
+        """A new path: every switch but the sender's ingress at once, then the ingress
+        (``stages`` egress first, ingress last). The sender's packets are held until
+        then and its ingress has no entry, so none meets a switch without its flow."""
+        steps = (stages[:-1], stages[-1:]) if len(stages) > 1 else (stages,)
+        return cls(tuple(s for s in steps if s), started)
+
+    def stage_count(self) -> int:
+        return sum(len(step) for step in self.steps)
+
+
+class BarrierWaits:
+    """Which pair waits for which (switch, xid) barrier reply, over every running install."""
+
+    def __init__(self) -> None:
+        self._owner: dict[tuple[int, int], PairKey] = {}
+
+    def expect(self, run: Install, key: PairKey, dpid: int, xid: int) -> None:
+        run.waiting[dpid] = xid
+        self._owner[(dpid, xid)] = key
+
+    def owner(self, dpid: int, xid: int) -> PairKey | None:
+        return self._owner.get((dpid, xid))
+
+    def answered(self, run: Install, dpid: int, xid: int) -> None:
+        del run.waiting[dpid], self._owner[(dpid, xid)]
+
+    def forget(self, run: Install | None) -> None:
+        """The install ended or was dropped: its outstanding barriers count no more."""
+        for dpid, xid in run.waiting.items() if run is not None else ():
+            self._owner.pop((dpid, xid), None)
 
 
 @dataclass
@@ -86,7 +133,7 @@ class PairRecord:
     """When this installation was planned."""
     held: list[HeldPacket] = field(default_factory=list)
     install: Install | None = None
-    live: set[Direction] = field(default_factory=lambda: set(Direction))
+    live: set[Direction] = field(default_factory=lambda: set(DIRECTIONS))
     """Directions whose flows are in place (an idle-out removes one)."""
     installed_at: float | None = None
     moves: int = 0
@@ -103,6 +150,13 @@ class PairRecord:
     whose flows stay in place until ``retire_at``."""
     retire_at: float | None = None
 
+    def retire_due(self, now: float) -> list[Message]:
+        """The moved-from path's deletes once its drain time is over (then it is gone)."""
+        if self.previous is None or self.retire_at is None or now < self.retire_at:
+            return []
+        old, self.previous, self.retire_at = self.previous, None, None
+        return list(retire_messages(old))
+
     def observe_ingress_bytes(self, d: Direction, now: float, byte_count: int) -> None:
         """A byte counter of direction ``d``'s ingress flow: its rate since the last one."""
         last = self.byte_samples.get(d)
@@ -117,7 +171,7 @@ class PairRecord:
         """Installed, both directions live, and not moved within ``holddown``."""
         return (
             self.state is PairState.INSTALLED
-            and self.live == set(Direction)
+            and self.live == set(DIRECTIONS)
             and (self.last_move_at is None or now - self.last_move_at >= holddown)
         )
 
@@ -130,7 +184,7 @@ class PairRecord:
 
     def links(self) -> set[tuple[int, int]]:
         """Every switch link either direction crosses."""
-        return {(u.dpid, v.dpid) for d in Direction for u, v in itertools.pairwise(self.hops[d])}
+        return {(u.dpid, v.dpid) for d in DIRECTIONS for u, v in itertools.pairwise(self.hops[d])}
 
     @property
     def path(self) -> Path:

@@ -2,9 +2,10 @@
 
 Ryu-free. It plans with :mod:`controller.forwarding.plan`, sends through a
 :class:`Transport` (the Ryu shell's, or the test network's) and is told of barrier
-replies, errors, switch losses and the time. Installation is staged: one switch per
-stage, egress first, each confirmed by a barrier reply before the next is sent; the
-packets that triggered it are held and released through the table at the end.
+replies, errors, switch losses and the time. Installation is staged (one stage per
+switch): every switch but the sender's ingress at once, then, once all their barrier
+replies are in, the ingress; the packets that triggered it are held meanwhile and
+released through the table at the end. A move confirms one switch after another.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from controller.forwarding.plan import (
     install_stages,
     move_stages,
     plan_paths,
-    retire_messages,
 )
 from controller.forwarding.records import (
+    BarrierWaits,
     ForwardingCounters,
     HeldPacket,
     Install,
@@ -92,7 +93,7 @@ class ForwardingRuntime:
         self.results: deque[InstallResult] = deque(maxlen=RESULT_HISTORY)
         """The latest install outcomes (for tests and diagnostics)."""
         self._by_pair_id: dict[int, PairKey] = {}  # index over pairs: _put/_pop only
-        self._by_xid: dict[tuple[int, int], PairKey] = {}
+        self._waits = BarrierWaits()
         self.pair_ids = pair_ids or PairIds()
         self._xids = itertools.count(XID_BASE)
         self._reoptimize_cursor = 0
@@ -176,12 +177,16 @@ class ForwardingRuntime:
         record = self._running(dpid, xid)
         if record is None or record.install is None:
             return
-        self.barrier_seconds.observe(now - record.install.sent_at)
-        record.install.index += 1
-        if record.install.index >= len(record.install.stages):
+        run = record.install
+        self.barrier_seconds.observe(now - run.sent_at)
+        self._waits.answered(run, dpid, xid)
+        if run.waiting:
+            return  # the step's other switches
+        run.index += 1
+        if run.index >= len(run.steps):
             self._finish(record, Outcome.DONE, now=now)
         else:
-            self._send_stage(record, now)
+            self._send_step(record, now)
 
     def on_error(self, dpid: int, xid: int, detail: str) -> None:
         """The switch refused a message of a running stage (same xid as its barrier)."""
@@ -190,7 +195,7 @@ class ForwardingRuntime:
             self._finish(record, Outcome.SWITCH_ERROR, detail)
 
     def on_switch_gone(self, dpid: int) -> None:
-        for record in [r for r in self.pairs.values() if r.install and r.install.dpid == dpid]:
+        for record in [r for r in self.pairs.values() if r.install and dpid in r.install.waiting]:
             self._finish(record, Outcome.SWITCH_GONE, f"switch {dpid:016x} disconnected")
 
     def expire(self, now: float) -> None:
@@ -198,16 +203,14 @@ class ForwardingRuntime:
         installation older than all its stages plus one are allowed to take. Moved-from
         paths whose drain time is over are deleted."""
         for record in list(self.pairs.values()):
-            if record.previous and record.retire_at is not None and now >= record.retire_at:
-                for msg in retire_messages(record.previous):
-                    self.transport.send(msg)
-                record.previous = record.retire_at = None
+            for msg in record.retire_due(now):
+                self.transport.send(msg)
             run = record.install
             if run is None:
                 continue
             if now > run.deadline:
                 self._finish(record, Outcome.BARRIER_TIMEOUT)
-            elif now - run.started > self.config.barrier_timeout * (len(run.stages) + 1):
+            elif now - run.started > self.config.barrier_timeout * (run.stage_count() + 1):
                 self._finish(record, Outcome.GAVE_UP)
 
     def on_flow_removed(self, dpid: int, cookie: int, timed_out: bool) -> None:
@@ -290,8 +293,9 @@ class ForwardingRuntime:
         self.counters.moves += 1
         for line in describe_moves(old.key, old.paths, paths, verdicts, reason):
             log.info("%s", line)
-        record.install = Install(move_stages(old.plan(), record.plan(), self.config), now)
-        self._send_stage(record, now)
+        stages = move_stages(old.plan(), record.plan(), self.config)
+        record.install = Install.one_by_one(stages, now)
+        self._send_step(record, now)
         return True
 
     # ------------------------------------------------------------------ the sequence
@@ -330,24 +334,24 @@ class ForwardingRuntime:
         self._put(record)
         self.counters.installs_started += 1
         stages = install_stages(record.plan(), self.config, sender or Direction.A_TO_B)
-        record.install = Install(stages, started=now)
+        record.install = Install.ingress_last(stages, started=now)
         if stages:
-            self._send_stage(record, now)
+            self._send_step(record, now)
         else:
             self._finish(record, Outcome.DONE, now=now)
         return record if record.key in self.pairs else None
 
-    def _send_stage(self, record: PairRecord, now: float) -> None:
+    def _send_step(self, record: PairRecord, now: float) -> None:
         run = record.install
         assert run is not None
-        stage = run.stages[run.index]
-        self._by_xid.pop((run.dpid, run.xid), None)
-        run.dpid, run.xid = stage.dpid, next(self._xids) & 0xFFFFFFFF
         run.deadline, run.sent_at = now + self.config.barrier_timeout, now
-        self._by_xid[(run.dpid, run.xid)] = record.key
-        sent = all(self.transport.send(m, run.xid) for m in stage.messages)
-        if not (sent and self.transport.send_barrier(stage.dpid, run.xid)):
-            self._finish(record, Outcome.SWITCH_GONE, f"switch {stage.dpid:016x} not connected")
+        for stage in run.steps[run.index]:
+            xid = next(self._xids) & 0xFFFFFFFF
+            self._waits.expect(run, record.key, stage.dpid, xid)
+            sent = all(self.transport.send(m, xid) for m in stage.messages)
+            if not (sent and self.transport.send_barrier(stage.dpid, xid)):
+                self._finish(record, Outcome.SWITCH_GONE, f"switch {stage.dpid:016x} gone")
+                return
 
     def _finish(
         self, record: PairRecord, outcome: Outcome, detail: str = "", now: float | None = None
@@ -374,18 +378,15 @@ class ForwardingRuntime:
         run = record.install
         if run is None:
             return
-        self._by_xid.pop((run.dpid, run.xid), None)
+        self._waits.forget(run)
         record.install = None
         self.results.append(InstallResult(record.key, record.generation, outcome, detail))
 
     def _running(self, dpid: int, xid: int) -> PairRecord | None:
-        key = self._by_xid.get((dpid, xid))
+        key = self._waits.owner(dpid, xid)
         record = self.pairs.get(key) if key is not None else None
-        if record is None or record.install is None:
-            return None
-        if (record.install.dpid, record.install.xid) != (dpid, xid):
-            return None
-        return record
+        waiting = record.install.waiting if record and record.install else {}
+        return record if waiting.get(dpid) == xid else None
 
     def _put(self, record: PairRecord) -> None:
         self.pairs[record.key] = record
@@ -395,6 +396,5 @@ class ForwardingRuntime:
         record = self.pairs.pop(key, None)
         if record is not None:
             self._by_pair_id.pop(record.pair_id, None)
-            if record.install is not None:
-                self._by_xid.pop((record.install.dpid, record.install.xid), None)
+            self._waits.forget(record.install)
         return record

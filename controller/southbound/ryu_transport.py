@@ -37,6 +37,8 @@ log = logging.getLogger("controller.southbound")
 
 MAX_OUTBOX = 4096
 """Messages queued for one switch at most; more are dropped (and counted)."""
+MAX_BATCH = 64
+"""Encoded messages joined into one write to a switch (one queue slot, one syscall)."""
 LOW_VALUE_BACKLOG = 256
 """A switch with this many messages waiting gets no more packet-outs."""
 STUCK_S = 10.0
@@ -145,12 +147,23 @@ class RyuTransport:
                 del self._boxes[dpid], self._waiting[dpid]
                 continue
             dp: Any = box.dp
-            n = min(room(dp), len(box.queue))
-            for _ in range(n):
+            n = 0
+            for _ in range(min(room(dp), len(box.queue))):
+                if not box.queue:
+                    break
                 item = box.queue.popleft()
-                ok = dp.send(item) if isinstance(item, bytes) else dp.send_msg(item)
+                count = 1
+                if isinstance(item, bytes):  # one write for a run of encoded messages
+                    run = [item]
+                    while box.queue and isinstance(box.queue[0], bytes) and len(run) < MAX_BATCH:
+                        run.append(box.queue.popleft())
+                    count = len(run)
+                    ok = dp.send(b"".join(run) if count > 1 else item)
+                else:
+                    ok = dp.send_msg(item)
                 if ok is False:
-                    self.counters.messages_lost_closing += 1
+                    self.counters.messages_lost_closing += count
+                n += count
             written += n
             if box.queue and n == 0:
                 box.blocked_since = box.blocked_since if box.blocked_since is not None else now

@@ -64,18 +64,22 @@ def packet(data: bytes = b"x") -> HeldPacket:
     return HeldPacket(1, 1, data)
 
 
-def test_stages_go_one_at_a_time_egress_first_and_release_the_held_packets() -> None:
+def test_every_switch_but_the_ingress_at_once_then_the_ingress_then_the_release() -> None:
     rt, script, _ = runtime()
     rt.forward(A, B, packet(), now=10.0)
     record = rt.record(A, B)
     assert record is not None and record.state is PairState.INSTALLING
-    for expected in (3, 2, 1):
-        dpid, xid = script.barriers[-1]
-        assert dpid == expected
+    assert [d for d, _ in script.barriers] == [3, 2]  # egress first, both at once
+    for dpid, xid in script.barriers:
         stage_msgs = [m for m, x in script.sent if x == xid]
         assert {m.dpid for m in stage_msgs} == {dpid} and len(stage_msgs) == 2
         assert all(isinstance(m, FlowAdd) for m in stage_msgs)
-        rt.on_barrier_reply(dpid, xid, now=10.1)
+    rt.on_barrier_reply(*script.barriers[0], now=10.1)
+    assert len(script.barriers) == 2  # the ingress waits for switch 2 too
+    rt.on_barrier_reply(*script.barriers[1], now=10.1)
+    assert [d for d, _ in script.barriers] == [3, 2, 1]
+    assert not any(isinstance(m, PacketOut) for m, _ in script.sent)  # still held
+    rt.on_barrier_reply(*script.barriers[2], now=10.2)
     assert record.state is PairState.INSTALLED and record.held == []
     assert script.sent[-1][0] == PacketOut(1, 1, (OFPP_TABLE,), b"x")
     assert [r.outcome for r in rt.results] == [Outcome.DONE]
@@ -85,13 +89,15 @@ def test_stages_go_one_at_a_time_egress_first_and_release_the_held_packets() -> 
 def test_each_stage_gets_its_own_xid_and_wrong_or_repeated_barriers_are_ignored() -> None:
     rt, script, _ = runtime()
     rt.forward(A, B, packet(), now=0.0)
-    dpid, xid = script.barriers[-1]
-    rt.on_barrier_reply(dpid, xid + 1, now=0.1)  # wrong xid
-    rt.on_barrier_reply(dpid + 1, xid, now=0.1)  # wrong switch
-    assert len(script.barriers) == 1
-    rt.on_barrier_reply(dpid, xid, now=0.1)
-    rt.on_barrier_reply(dpid, xid, now=0.1)  # answered twice: counts once
-    assert len(script.barriers) == 2 and script.barriers[1][1] != xid
+    (d3, x3), (d2, x2) = script.barriers
+    assert x3 != x2
+    rt.on_barrier_reply(d3, x3 + 7, now=0.1)  # wrong xid
+    rt.on_barrier_reply(d2, x3, now=0.1)  # another switch's xid
+    rt.on_barrier_reply(d3, x3, now=0.1)
+    rt.on_barrier_reply(d3, x3, now=0.1)  # answered twice: counts once
+    assert len(script.barriers) == 2
+    rt.on_barrier_reply(d2, x2, now=0.1)
+    assert len(script.barriers) == 3 and script.barriers[2][1] not in (x2, x3)
 
 
 def test_packets_arriving_meanwhile_are_held_bounded_and_one_install_runs() -> None:
@@ -117,8 +123,9 @@ def test_a_barrier_timeout_fails_and_drops_the_pair() -> None:
 def test_the_timeout_counts_from_the_current_stage() -> None:
     rt, script, _ = runtime(barrier_timeout=2.0)
     rt.forward(A, B, packet(), now=0.0)
-    rt.on_barrier_reply(*script.barriers[-1], now=1.5)
-    rt.expire(now=3.0)  # 3 s after the start, 1.5 s after the second stage went out
+    for barrier in list(script.barriers):
+        rt.on_barrier_reply(*barrier, now=1.5)
+    rt.expire(now=3.0)  # 3 s after the start, 1.5 s after the second step went out
     assert rt.record(A, B) is not None
 
 

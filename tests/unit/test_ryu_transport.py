@@ -14,6 +14,7 @@ from ryu.ofproto import ofproto_v1_3_parser as parser
 from controller.southbound.messages import FlowAdd, FlowDelete, Match, PacketOut
 from controller.southbound.ryu_transport import (
     LOW_VALUE_BACKLOG,
+    MAX_BATCH,
     MAX_OUTBOX,
     STUCK_S,
     RyuTransport,
@@ -40,6 +41,7 @@ class StubDatapath(SimpleNamespace):
         self.send_q = StubQueue()
         self.reading = True
         """False: the switch stopped reading, its queue fills and stays full."""
+        self.writes = 0
 
     def _record(self, kind: str, xid: int, item: Any) -> bool:
         if self.on_write is not None:
@@ -51,8 +53,15 @@ class StubDatapath(SimpleNamespace):
         return not self.refuse
 
     def send(self, data: bytes) -> bool:
-        (xid,) = struct.unpack_from("!I", data, 4)
-        return self._record("bytes", xid, data)
+        """One write of one or more encoded messages (one queue slot): each recorded."""
+        self.writes += 1
+        at = struct.unpack_from("!H", data, 2)[0]
+        ok = self._record("bytes", struct.unpack_from("!I", data, 4)[0], data[:at])
+        while at < len(data):  # the rest of a joined run
+            length, xid = struct.unpack_from("!HI", data, at + 2)
+            self.wire.append(("bytes", xid, data[at : at + length]))
+            at += length
+        return ok
 
     def send_msg(self, msg: Any) -> bool:
         return self._record(type(msg).__name__, msg.xid, msg)
@@ -73,6 +82,7 @@ def test_send_queues_and_flush_writes_in_order_with_the_xids() -> None:
     t.flush()
     kinds = [k for k, _, _ in dp.wire]
     assert kinds == ["bytes", "OFPFlowMod", "bytes", "bytes"]  # struct-built
+    assert dp.writes == 2  # the barrier and the packet-out in one write
     assert [x for _, x, _ in dp.wire][:3] == [0x5D000007] * 3
     assert t.pending() == 0
 
@@ -88,19 +98,20 @@ def test_a_switch_that_stops_reading_never_blocks_a_flush_nor_delays_the_others(
     t, slow, fast = RyuTransport(), StubDatapath(1), StubDatapath(2)
     t.datapaths.update({1: slow, 2: fast})
     slow.reading = False
-    for i in range(40):
+    held = 16 * MAX_BATCH  # 16 queue slots, a run of encoded messages in each
+    for i in range(held + 40):
         t.send(flow(1), xid=i)
         t.send(flow(2), xid=i)
-    assert t.flush(now=0.0) == 16 + 16  # each takes what its queue holds, no more
+    assert t.flush(now=0.0) == held + held  # each takes what its queue holds, no more
     t.flush(now=0.1)
     t.flush(now=0.2)  # the fast switch read meanwhile; the slow one did not
-    assert [x for _, x, _ in fast.wire] == list(range(40))
-    assert [x for _, x, _ in slow.wire] == list(range(16)) and t.backlogged
+    assert [x for _, x, _ in fast.wire] == list(range(held + 40))
+    assert [x for _, x, _ in slow.wire] == list(range(held)) and t.backlogged
     slow.send_q.items = 0  # it read again: the rest follows, in order
     slow.reading = True
     t.flush(now=1.0)
     t.flush(now=1.1)
-    assert [x for _, x, _ in slow.wire] == list(range(40)) and not t.backlogged
+    assert [x for _, x, _ in slow.wire] == list(range(held + 40)) and not t.backlogged
 
 
 def test_the_outbox_is_bounded_and_packet_outs_are_shed_first() -> None:
