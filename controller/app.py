@@ -27,7 +27,6 @@ if __package__ in (None, ""):
 from ryu import cfg
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
-from ryu.controller import controller as ryu_controller
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.lib import hub
@@ -41,8 +40,7 @@ from controller.ha.member import member_from_config
 from controller.northbound.api import ApiContext
 from controller.northbound.rest import harden_wsgi_server, register_rest
 from controller.northbound.view import ControllerView
-from controller.southbound import fastpath, ofguard, ofp
-from controller.southbound.listener import OpenFlowListener
+from controller.southbound import fastpath, listener, ofguard, ofp
 from controller.southbound.ryu_transport import STUCK_S, RyuTransport, room
 from controller.southbound.sessions import Claim, Sessions
 
@@ -73,7 +71,7 @@ def _ignore_message(datapath: Any, reason: str) -> None:
 # or multipart entry froze everything): every received message passes the guard first.
 ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message)
 
-ryu_controller.StreamServer = OpenFlowListener
+listener.install()  # Ryu's OpenFlow listener and connection reader, replaced
 
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
@@ -131,6 +129,7 @@ class SdnController(app_manager.RyuApp):
         self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
         self.core.extra_counters += [self.sessions.counters, self.transport.counters]
         self._draining = False
+        self._flush_due, self._flush_wanted = False, hub.Event()
         rest_url = f"http://{cfg.CONF.wsapi_host}:{cfg.CONF.wsapi_port}"
         self.ha = member_from_config(self.config, rest_url)
         self.transport.passive = self.ha is not None  # a group member starts as standby
@@ -142,7 +141,10 @@ class SdnController(app_manager.RyuApp):
             forward=forward,
         )
         register_rest(kwargs[REST_CONTEXT], self.api)
-        ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message, fast=self._fast)
+        fast = fastpath.FastPath(
+            self.sessions, self.transport, self.core, self._switch_error, self._flush_soon
+        )
+        ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message, fast=fast)
         wsapi_host = cfg.CONF.wsapi_host
         if wsapi_host not in LOOPBACK and not self.config.rest_token:
             raise SystemExit(
@@ -164,6 +166,7 @@ class SdnController(app_manager.RyuApp):
             hub.spawn(self._loop, "LLDP round", self.config.lldp_interval, self.core.lldp_round),
             hub.spawn(self._loop, "housekeeping", 0.2, self._housekeeping, jitter=False),
             hub.spawn(self._loop, "stats round", self.config.stats_interval, self.core.stats_round),
+            hub.spawn(self._flusher),
         ]
         if self.ha is not None:
             self.logger.info("HA: group %s on %s as %s", self.config.ha_group,
@@ -295,46 +298,32 @@ class SdnController(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     @from_holder
     def _error(self, msg, dpid: int):
-        detail = f"error type={msg.type} code={msg.code}"
-        expected = self.core.on_error(dpid, msg.xid, detail, msg.type, msg.code)
-        level = logging.DEBUG if expected else logging.WARNING
-        self.logger.log(level, "switch %016x %s (xid %d)", dpid, detail, msg.xid)
+        self._switch_error(dpid, msg.xid, msg.type, getattr(msg, "code", -1))
 
-    def _fast(self, dp: Any, msg_type: int, msg: bytes) -> bool:
-        """Packet-ins, port-stats and echo replies decoded from their bytes on the
-        connection's greenlet (see controller.southbound.fastpath): no Ryu objects, no
-        event queue. The same checks as :func:`from_holder`; False hands one to Ryu."""
-        if msg_type not in fastpath.FAST_TYPES:
-            return False
-        now = time.monotonic()
-        try:
-            if msg_type == fastpath.PACKET_IN:
-                in_port, frame = fastpath.packet_in(msg)
-            elif msg_type == fastpath.MULTIPART_REPLY:
-                counters = fastpath.port_stats(msg)  # other multiparts: Ryu's
-            else:
-                self.sessions.heard(dp, now)  # a contested holder answering, maybe
-                dp.acknowledge_echo_reply(fastpath.xid(msg))  # as Ryu's own handler
-        except fastpath.Undecodable:
-            return False
-        dpid = self.sessions.owner(dp)
-        if dpid is None or (self.transport.passive and msg_type != fastpath.ECHO_REPLY):
-            return True
-        try:
-            if msg_type == fastpath.PACKET_IN:
-                if in_port is not None:
-                    self.core.on_packet_in(dpid, in_port, frame, now)
-            elif msg_type == fastpath.MULTIPART_REPLY:
-                self.core.on_port_stats(dpid, counters, now)
-            else:
-                self.core.on_echo_reply(dpid, fastpath.echo_data(msg), now)
-        except Exception:  # a defect of ours must not close the switch's connection
-            self.logger.exception("switch %016x: message type %d", dpid, msg_type)
-        finally:
-            self._flush()
-        return True
+    def _switch_error(self, dpid: int, xid: int, err_type: int, code: int) -> None:
+        detail = f"error type={err_type} code={code}"
+        expected = self.core.on_error(dpid, xid, detail, err_type, code)
+        level = logging.DEBUG if expected else logging.WARNING
+        self.logger.log(level, "switch %016x %s (xid %d)", dpid, detail, xid)
 
     # ----------------------------------------------------------------- sending
+    def _flush_soon(self) -> None:
+        """Send what the core queued once the connection's greenlet has handled all it
+        read: a batch of replies leaves as one write per switch."""
+        if not self._flush_due:
+            self._flush_due = True
+            self._flush_wanted.set()
+
+    def _flusher(self) -> None:
+        while True:
+            self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            self._flush_due = False
+            try:
+                self._flush()
+            except Exception:  # the flusher must outlive a defect
+                self.logger.exception("flush")
+
     def _flush(self) -> None:
         """Send what the core queued; what a full switch queue did not take is drained by
         one greenlet, so no handler or loop ever waits for a slow switch."""

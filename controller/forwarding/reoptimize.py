@@ -111,14 +111,18 @@ def describe_moves(
     verdicts: list[tuple[Direction, Verdict]],
     reason: str,
 ) -> list[str]:
-    """One log line per direction that moves: pair, old and new path, both costs."""
-    lines = []
-    for d, v in verdicts:
-        if new[d].dpids != old[d].dpids:
-            src, dst = key.ends(d)
-            was, now = ("-".join(str(x) for x in p[d].dpids) for p in (old, new))
-            lines.append(
-                f"move {src} -> {dst} ({reason}): {was} -> {now}, cost {v.current:.3g} -> "
-                f"{v.candidate:.3g} (with its own load)"
-            )
-    return lines
+    """The log line of one move of a pair: each direction that moves, with its old and new
+    path and both costs, in one line (no line when no path changed)."""
+    judged = dict(verdicts)
+    moves = []
+    for d in Direction:
+        if new[d].dpids == old[d].dpids:
+            continue
+        src, dst = key.ends(d)
+        was, now = ("-".join(str(x) for x in p[d].dpids) for p in (old, new))
+        v = judged.get(d)
+        cost = f"cost {v.current:.3g} -> {v.candidate:.3g}" if v else "not judged"
+        moves.append(f"{src} -> {dst} {was} -> {now}, {cost}")
+    if not moves:
+        return []
+    return [f"move {key.a} <-> {key.b} ({reason}): {'; '.join(moves)} (costs with its own load)"]

@@ -1,25 +1,32 @@
-"""Decode the busiest switch messages straight from their bytes (no Ryu objects).
+"""Handle the busiest switch messages straight from their bytes (no Ryu objects).
 
-Packet-ins, port-stats replies and echo replies are nearly all a controller reads from
-its switches. Ryu turns each one into parsed objects (an ``OFPMatch`` of OXM fields, a
-stats entry per port), an event, a trip through the app's event queue and a greenlet
-switch; at 1,000 switches that alone kept a core busy. These decoders read the few
+Packet-ins, barrier replies (with errors, which must stay in order with them), port-stats
+replies and echo replies are nearly all a controller reads from its switches. Ryu turns
+each one into parsed objects (an ``OFPMatch`` of OXM fields, a stats entry per port), an
+event, a trip through the app's event queue and a greenlet switch; at 1,000 switches
+that alone kept a core busy. These decoders read the few
 fields the controller uses with ``struct``, and run on messages that
 :mod:`controller.southbound.ofguard` has already walked and accepted, so every length
 here is known to be in bounds. A unit test checks them against Ryu's own parser on
 generated and mutated messages.
 
-Everything else (barrier replies, errors, flow-removed, port status, ...) keeps Ryu's
-path, so replies to what the controller sent stay in the order the switch sent them.
+Everything else (flow-removed, port status, other multiparts, ...) keeps Ryu's path.
 """
 
 from __future__ import annotations
 
+import logging
 import struct
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from controller.southbound.messages import PortCounters
 
-ECHO_REPLY, PACKET_IN, MULTIPART_REPLY = 3, 10, 19
+log = logging.getLogger("controller.southbound")
+
+ERROR, ECHO_REPLY, PACKET_IN, MULTIPART_REPLY, BARRIER_REPLY = 1, 3, 10, 19, 21
+OFPET_EXPERIMENTER = 0xFFFF
 MP_PORT_STATS = 4
 OFPXMC_OPENFLOW_BASIC, OFPXMT_OFB_IN_PORT = 0x8000, 0
 
@@ -29,12 +36,15 @@ _MATCH_HDR = struct.Struct("!HH")  # type, length
 _OXM_HDR = struct.Struct("!I")
 _U32 = struct.Struct("!I")
 _U16 = struct.Struct("!H")
+_ERROR = struct.Struct("!HH")
 _MP_HDR = struct.Struct("!HH4x")  # type, flags, pad
 _PORT_STATS = struct.Struct("!I4x12Q")  # port_no, pad, 12 counters (durations ignored)
 PORT_STATS_LEN = 112
 
-FAST_TYPES = frozenset((ECHO_REPLY, PACKET_IN, MULTIPART_REPLY))
-"""Message types worth a look; a multipart reply is taken only for port stats."""
+FAST_TYPES = frozenset((ERROR, ECHO_REPLY, PACKET_IN, MULTIPART_REPLY, BARRIER_REPLY))
+"""Message types worth a look; a multipart reply is taken only for port stats. Errors
+and barrier replies go together: an error comes before the barrier reply of its stage,
+and both must keep that order."""
 
 
 class Undecodable(ValueError):
@@ -78,6 +88,14 @@ def port_stats(buf: bytes) -> list[PortCounters]:
     return out
 
 
+def error(buf: bytes) -> tuple[int, int]:
+    """``(type, code)`` of an error message (Undecodable for an experimenter error)."""
+    err_type, code = _ERROR.unpack_from(buf, _HDR)
+    if err_type == OFPET_EXPERIMENTER:
+        raise Undecodable("experimenter error")
+    return err_type, code
+
+
 def xid(buf: bytes) -> int:
     """The transaction id of any message."""
     return int(_U32.unpack_from(buf, 4)[0])
@@ -86,3 +104,65 @@ def xid(buf: bytes) -> int:
 def echo_data(buf: bytes) -> bytes:
     """The data an echo reply carries back."""
     return bytes(buf[_HDR:])
+
+
+class Core(Protocol):
+    def on_packet_in(self, dpid: int, in_port: int, data: bytes, now: float) -> None: ...
+    def on_barrier_reply(self, dpid: int, xid: int, now: float) -> None: ...
+    def on_port_stats(self, dpid: int, counters: list[PortCounters], now: float) -> None: ...
+    def on_echo_reply(self, dpid: int, data: bytes, now: float) -> None: ...
+
+
+class FastPath:
+    """The guard's ``fast`` hook (see :func:`controller.southbound.ofguard.install`): runs
+    on the connection's greenlet, with the checks of the shell's Ryu handlers (only the
+    dpid's holder counts; a standby reads echo replies only). Returns False to hand a
+    message to Ryu; a defect of ours is logged, never closes the switch's connection."""
+
+    def __init__(
+        self,
+        sessions: Any,
+        transport: Any,
+        core: Core,
+        on_error: Callable[[int, int, int, int], None],
+        flush_soon: Callable[[], None],
+    ) -> None:
+        self.sessions, self.transport, self.core = sessions, transport, core
+        self.on_error, self.flush_soon = on_error, flush_soon
+
+    def __call__(self, dp: Any, msg_type: int, msg: bytes) -> bool:
+        if msg_type not in FAST_TYPES:
+            return False
+        now = time.monotonic()
+        try:
+            if msg_type == PACKET_IN:
+                in_port, frame = packet_in(msg)
+            elif msg_type == MULTIPART_REPLY:
+                counters = port_stats(msg)  # other multiparts: Ryu's
+            elif msg_type == ERROR:
+                err_type, err_code = error(msg)  # experimenter errors: Ryu's
+            elif msg_type == ECHO_REPLY:
+                self.sessions.heard(dp, now)  # a contested holder answering, maybe
+                dp.acknowledge_echo_reply(xid(msg))  # as Ryu's own handler does
+        except Undecodable:
+            return False
+        dpid = self.sessions.owner(dp)
+        if dpid is None or (self.transport.passive and msg_type != ECHO_REPLY):
+            return True
+        try:
+            if msg_type == PACKET_IN:
+                if in_port is not None:
+                    self.core.on_packet_in(dpid, in_port, frame, now)
+            elif msg_type == BARRIER_REPLY:
+                self.core.on_barrier_reply(dpid, xid(msg), now)
+            elif msg_type == MULTIPART_REPLY:
+                self.core.on_port_stats(dpid, counters, now)
+            elif msg_type == ERROR:
+                self.on_error(dpid, xid(msg), err_type, err_code)
+            else:
+                self.core.on_echo_reply(dpid, echo_data(msg), now)
+        except Exception:
+            log.exception("switch %016x: message type %d", dpid, msg_type)
+        finally:
+            self.flush_soon()
+        return True

@@ -1,15 +1,24 @@
-"""The OpenFlow listener that replaces Ryu's (``ryu.controller.controller.StreamServer``).
+"""The OpenFlow listener and connection reader that replace Ryu 4.34's.
 
-Two defects of Ryu 4.34's listener, found at scale and with TLS: see the class.
+Its listener (``ryu.controller.controller.StreamServer``) had two defects, found at
+scale and with TLS: see :class:`OpenFlowListener`. Its reader read a header, then the
+rest of that one message: two system calls and two trips through the hub per message;
+:func:`recv_loop` reads what the socket has. :func:`install` puts both in place.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
+import struct
 from typing import Any
 
+from ryu.base import app_manager  # noqa: F401  (first: Ryu's controller module needs it loaded)
+from ryu.controller import controller as ryu_controller
+from ryu.controller import ofp_event
+from ryu.controller.handler import DEAD_DISPATCHER
 from ryu.lib import hub
+from ryu.ofproto import ofproto_parser
 
 TLS_HANDSHAKE_S = 10.0
 OFP_LISTEN_BACKLOG = 1024
@@ -57,3 +66,51 @@ class OpenFlowListener(hub.StreamServer):
             plain(tls, addr)
 
         self.handle = handshake_then_handle
+
+
+RECV_CHUNK = 65536
+_HEADER = struct.Struct("!BBHI")
+YIELD_EVERY = 2048
+"""Messages handled in a row before other greenlets get a turn (as Ryu's loop)."""
+
+
+def recv_loop(dp: Any) -> None:
+    """``Datapath._recv_loop``, reading up to ``RECV_CHUNK`` bytes at a time and handing
+    every complete message in them to the (guarded) parser, in order, as Ryu's does."""
+    buf = bytearray()
+    count = 0
+    while dp.state != DEAD_DISPATCHER:
+        try:
+            data = dp.socket.recv(RECV_CHUNK)
+        except (TimeoutError, ssl.SSLError):  # a read timeout (eventlet: SSLError too)
+            continue
+        except (EOFError, OSError):
+            break
+        if not data:
+            break
+        buf += data
+        at, end = 0, len(buf)
+        while end - at >= _HEADER.size:
+            version, msg_type, msg_len, xid = _HEADER.unpack_from(buf, at)
+            msg_len = max(msg_len, _HEADER.size)  # a length below the header's: Ryu's choice
+            if end - at < msg_len:
+                break
+            msg = ofproto_parser.msg(dp, version, msg_type, msg_len, xid, buf[at : at + msg_len])
+            at += msg_len
+            if msg:
+                ev = ofp_event.ofp_msg_to_ev(msg)
+                dp.ofp_brick.send_event_to_observers(ev, dp.state)
+                for handler in dp.ofp_brick.get_handlers(ev):
+                    if dp.state in handler.callers[ev.__class__].dispatchers:
+                        handler(ev)
+            count += 1
+            if count > YIELD_EVERY:
+                count = 0
+                hub.sleep(0)
+        del buf[:at]
+
+
+def install() -> None:
+    """Ryu's controller uses this module's listener and connection reader."""
+    ryu_controller.StreamServer = OpenFlowListener
+    ryu_controller.Datapath._recv_loop = ryu_controller._deactivate(recv_loop)

@@ -1,4 +1,5 @@
-"""Tier 2: faults. A controller restart, a flapping link, a host moving or unplugged.
+"""Tier 2: faults. A controller restart, a flapping link, a host moving or unplugged, both
+ends of a new pair sending their first packet at the same moment.
 
 Each test prints what it measured; the bounds are in the test names. (A switch that
 reconnects: tests/integration/test_forwarding.py, test_switch_reconnect_resyncs_flows.)
@@ -7,6 +8,7 @@ reconnects: tests/integration/test_forwarding.py, test_switch_reconnect_resyncs_
 from __future__ import annotations
 
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,113 @@ def test_a_moved_host_is_reachable_within_10s_and_an_unplugged_one_is_forgotten(
     )
     assert reach_s <= 10.0 and at == (3, new_port)
     assert routes == []
+
+
+# Run inside a Mininet host: a gratuitous ARP (the controller learns the host, its address
+# and its port), so that the pairs below are new pairs of known hosts.
+GRATUITOUS_ARP = """
+import socket, struct, sys
+iface, ip = sys.argv[1], socket.inet_aton(sys.argv[3])
+mac = bytes.fromhex(sys.argv[2].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, ip, bytes(6), ip)
+s.send(b"\\xff" * 6 + mac + b"\\x08\\x06" + arp + bytes(18))
+"""
+
+# Run inside a Mininet host: bind a UDP port, send one datagram to the peer at the given
+# wall-clock time (both hosts share the clock), wait up to 3 s for the peer's datagram.
+# Prints: bound-at sent-at received-at (-1: nothing came).
+FIRST_DATAGRAM = """
+import socket, sys, time
+peer, port, at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", port))
+bound = time.time()
+while time.time() < at - 0.02:
+    time.sleep(0.005)
+while time.time() < at:
+    pass
+sent = time.time()
+s.sendto(b"first", (peer, port))
+s.settimeout(3.0)
+try:
+    data, _ = s.recvfrom(64)
+    got = time.time() if data == b"first" else -1.0
+except socket.timeout:
+    got = -1.0
+print(f"{bound:.6f} {sent:.6f} {got:.6f}")
+"""
+
+# Every pair of ring,6 two or three hops apart (a path of three or four switches).
+NEW_PAIRS = [("h1", "h4"), ("h2", "h5"), ("h3", "h6"), ("h1", "h3"), ("h2", "h4"),
+             ("h3", "h5"), ("h4", "h6"), ("h5", "h1"), ("h6", "h2")]  # fmt: skip
+SKEW_BOUND_MS = 10.0
+"""The two sends of a pair at most this far apart: well inside a path's installation."""
+
+
+def test_both_ends_of_9_new_pairs_sending_at_once_lose_0_first_packets(
+    lab_factory, tmp_path: Path
+) -> None:
+    """Static ARP entries on both hosts, so the first packet of each direction is the
+    datagram itself; both are sent at the same instant, so the reverse packet reaches the
+    network while the pair's path is being installed (egress first)."""
+    ctl, net = lab_factory(build_topo("ring,6"))
+    net.wait_discovered(ctl)
+    garp, first = tmp_path / "garp.py", tmp_path / "first.py"
+    garp.write_text(GRATUITOUS_ARP)
+    first.write_text(FIRST_DATAGRAM)
+    hosts = [net.host(f"h{i}") for i in range(1, 7)]
+    for h in hosts:
+        h.cmd(f"{sys.executable} {garp} {h.defaultIntf()} {h.MAC()} {h.IP()}")
+    macs = {h.MAC() for h in hosts}
+    lab.wait_for(
+        lambda: macs <= {x["mac"] for x in lab.get_json(f"{ctl.rest_url}/v1/hosts")},
+        10,
+        "every host learned from its gratuitous ARP",
+    )
+    assert lab.get_json(f"{ctl.rest_url}/v1/routes") == []
+    misses_before = health(ctl)["counters"]["transit_misses"]
+    results = []
+    for i, (a, b) in enumerate(NEW_PAIRS):
+        ha, hb = net.host(a), net.host(b)
+        for h, peer in ((ha, hb), (hb, ha)):
+            h.cmd(f"ip neigh replace {peer.IP()} lladdr {peer.MAC()} dev {h.defaultIntf()} "
+                  "nud permanent")  # fmt: skip
+        at = time.time() + 1.0
+        port = 40000 + i
+        procs = [
+            h.popen([sys.executable, str(first), peer.IP(), str(port), f"{at:.6f}"])
+            for h, peer in ((ha, hb), (hb, ha))
+        ]
+        outs = [p.communicate(timeout=15)[0].decode().split() for p in procs]
+        (bound_a, sent_a, got_a), (bound_b, sent_b, got_b) = ([float(x) for x in o] for o in outs)
+        assert max(bound_a, bound_b) < at, "a host was not listening before the send"
+        results.append(
+            {
+                "pair": f"{a}<->{b}",
+                "skew_ms": abs(sent_a - sent_b) * 1e3,
+                f"{a}->{b}_ms": (got_b - sent_a) * 1e3 if got_b > 0 else None,
+                f"{b}->{a}_ms": (got_a - sent_b) * 1e3 if got_a > 0 else None,
+            }
+        )
+        time.sleep(0.5)
+    c = health(ctl)["counters"]
+    lost = sum(1 for r in results for k, v in r.items() if "->" in k and v is None)
+    print(
+        f"\nring,6, {len(NEW_PAIRS)} new pairs of known hosts, static ARP, one UDP datagram "
+        f"from each end at the same instant: {lost} of {2 * len(NEW_PAIRS)} first packets lost "
+        f"(bound 0); send skew bound {SKEW_BOUND_MS:g} ms; transit misses (a first packet "
+        f"that met a switch not yet programmed) {c['transit_misses'] - misses_before}; per pair "
+        + "; ".join(
+            f"{r['pair']} skew {r['skew_ms']:.2f} ms, "
+            + ", ".join(
+                f"{k[:-3]} {'LOST' if v is None else f'{v:.1f} ms'}"
+                for k, v in r.items()
+                if "->" in k
+            )
+            for r in results
+        )
+    )
+    assert lost == 0
+    assert all(r["skew_ms"] < SKEW_BOUND_MS for r in results), "the ends did not send at once"

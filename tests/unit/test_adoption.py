@@ -274,7 +274,7 @@ def test_a_pair_id_clash_with_a_late_switch_hurts_neither_pair() -> None:
     """A new pair took, before a switch connected, the id its old flows carry: those
     flows are not adopted, and deleting them (strictly) leaves the new pair's alone."""
     hosts = {"h1": 1, "h2": 2, "h3": 3, "h4": 3}
-    net = ready(nx.path_graph([1, 2, 3]), hosts)
+    net = ready(parse_spec("linear,3").to_networkx(), hosts)
     net.deliver("h1", "h2")
     old = net.runtime.record(net.host("h1").mac, net.host("h2").mac)
     assert old is not None

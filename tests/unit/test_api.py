@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -12,13 +13,14 @@ from controller.config import METRICS
 from controller.northbound import api, requests
 from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 TOKEN = "s3cret"
 
 
 @pytest.fixture
 def net() -> FakeNetwork:
-    fn = FakeNetwork(nx.cycle_graph(range(1, 7)))  # ring of 6, host h<i> on switch i
+    fn = FakeNetwork(spec.ring(6).to_networkx())  # ring of 6, host h<i> on switch i
     fn.discover()
     fn.announce_all()
     fn.deliver("h1", "h4")
@@ -122,6 +124,38 @@ def test_routes_and_flows(ctx: api.ApiContext, net: FakeNetwork) -> None:
     only = call(ctx, "GET", "/v1/flows", query={"dpid": "0000000000000002"}).body
     assert {f["dpid"] for f in only} == {"0000000000000002"}
     assert {f["purpose"] for f in only} == {"table-miss", "lldp", "path"}
+
+
+def test_routes_and_health_show_a_reoptimization_move(
+    ctx: api.ApiContext, net: FakeNetwork
+) -> None:
+    def h1_h4() -> dict[str, Any]:
+        routes = call(ctx, "GET", "/v1/routes").body
+        return next(r for r in routes if r["hosts"] == ["00:00:00:00:00:01", "00:00:00:00:00:04"])
+
+    def path(route: dict[str, Any], src: str) -> list[int]:
+        d = next(d for d in route["directions"] if d["src"] == src)
+        return [int(x, 16) for x in d["path"]]
+
+    assert call(ctx, "PUT", "/v1/metric", {"metric": "cost"}).status == 200  # both ways cost 6
+    before = h1_h4()
+    assert (before["moves"], before["last_move_reason"]) == (0, None)
+    assert call(ctx, "GET", "/v1/health").body["counters"]["moves"] == 0
+    assert path(before, "00:00:00:00:00:01") == [1, 2, 3, 4]
+    # 1 -> 2 now costs 50: h1 -> h4 moves the other way round; h4 -> h1 (2 -> 1) stays.
+    assert call(ctx, "PUT", "/v1/links/1/2/cost", {"cost": 50}).status == 200
+    net.advance(0.4)  # housekeeping re-optimizes at once after an override
+    after = h1_h4()
+    assert after["moves"] == 1 and after["last_move_reason"] == "cost override"
+    assert after["last_move_age_s"] is not None and after["last_move_age_s"] >= 0
+    assert [(d["src"], d["dst"]) for d in after["directions"]] == [
+        ("00:00:00:00:00:01", "00:00:00:00:00:04"),
+        ("00:00:00:00:00:04", "00:00:00:00:00:01"),
+    ]
+    assert path(after, "00:00:00:00:00:01") == [1, 6, 5, 4]
+    assert path(after, "00:00:00:00:00:04") == [4, 3, 2, 1]
+    assert net.walk("h1", "h4") == [1, 6, 5, 4]  # what it shows is what is installed
+    assert call(ctx, "GET", "/v1/health").body["counters"]["moves"] == 1
 
 
 def test_metric_get_and_put_changes_new_routes(ctx: api.ApiContext, net: FakeNetwork) -> None:

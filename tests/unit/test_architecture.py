@@ -12,6 +12,7 @@ import pytest
 
 from controller.forwarding.runtime import ForwardingRuntime
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "controller"
@@ -24,6 +25,17 @@ RYU_ALLOWED = {
     "controller.northbound.rest",
     "controller.southbound.listener",
     "controller.southbound.ofp",
+}
+# Host frames are parsed by controller.southbound.frames alone: Ryu's packet library loops
+# forever on some malformed frames (a TCP option of length 0).
+RYU_PACKET = "ryu.lib.packet"
+# networkx generators that duplicate a topology of topologies/spec.py: tests build that
+# topology from the spec (one definition for Mininet, the emulator and unit tests).
+SPEC_INSTEAD = {
+    "cycle_graph": "spec.ring(n)",
+    "path_graph": "spec.linear(n)",
+    "random_regular_graph": "spec.random_regular(n, degree, seed)",
+    "balanced_tree": "spec.tree(depth, fanout)",
 }
 
 
@@ -79,6 +91,63 @@ def test_only_the_shell_adapters_import_ryu() -> None:
     assert offenders <= RYU_ALLOWED, sorted(offenders - RYU_ALLOWED)
 
 
+def packet_library_imports(path: Path) -> set[str]:
+    return {m for m in imports_of(path) if m == RYU_PACKET or m.startswith(RYU_PACKET + ".")}
+
+
+def test_no_controller_module_imports_ryus_packet_library() -> None:
+    offenders = {
+        module_name(p): sorted(found)
+        for p in PACKAGE.rglob("*.py")
+        if (found := packet_library_imports(p))
+    }
+    assert offenders == {}, f"host frames go through controller.southbound.frames: {offenders}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import ryu.lib.packet",
+        "from ryu.lib import packet",
+        "from ryu.lib.packet import ethernet",
+        "from ryu.lib.packet.tcp import tcp",
+    ],
+)
+def test_the_packet_library_check_sees_each_import_form(tmp_path: Path, line: str) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(f"def f():\n    {line}\n")
+    assert packet_library_imports(module)
+
+
+def spec_duplicates(path: Path) -> list[str]:
+    """Where ``path`` builds a spec topology with a networkx generator (call or import)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in SPEC_INSTEAD:
+            found.append(f"{node.lineno}: {node.attr} (use {SPEC_INSTEAD[node.attr]})")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("networkx"):
+            found += [f"{node.lineno}: {a.name}" for a in node.names if a.name in SPEC_INSTEAD]
+    return found
+
+
+def test_tests_build_topologies_from_the_one_spec() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): found
+        for p in sorted((ROOT / "tests").rglob("*.py"))
+        if (found := spec_duplicates(p))
+    }
+    assert offenders == {}, f"a topology defined again by hand: {offenders}"
+
+
+def test_the_spec_check_sees_a_hand_built_ring(tmp_path: Path) -> None:
+    module = tmp_path / "t.py"
+    module.write_text(
+        "import networkx as nx\nfrom networkx import path_graph\n"
+        "net = FakeNetwork(nx.cycle_graph(range(1, 5)))\n"
+    )
+    assert sorted(spec_duplicates(module)) == ["2: path_graph", "3: cycle_graph (use spec.ring(n))"]
+
+
 def test_controller_modules_stay_readable() -> None:
     long = {
         module_name(p): n
@@ -90,7 +159,7 @@ def test_controller_modules_stay_readable() -> None:
 
 def test_the_fake_network_drives_the_production_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    for name in ("forward", "on_barrier_reply", "_send_stage", "_finish"):
+    for name in ("forward", "on_barrier_reply", "_send_step", "_finish"):
         original = getattr(ForwardingRuntime, name)
 
         def spy(self, *args, _original=original, _name=name, **kwargs):  # type: ignore[no-untyped-def]
@@ -98,12 +167,13 @@ def test_the_fake_network_drives_the_production_runtime(monkeypatch: pytest.Monk
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(ForwardingRuntime, name, spy)
-    net = FakeNetwork(nx.path_graph([1, 2, 3]))
+    net = FakeNetwork(spec.linear(3).to_networkx())
     net.discover()
     net.announce_all()
     assert net.deliver("h1", "h3") == [1, 2, 3]
     assert calls.count("forward") >= 1 and calls.count("_finish") == 1
-    assert calls.count("_send_stage") == 3 and calls.count("on_barrier_reply") == 3
+    # two steps (switches 3 and 2 at once, then the ingress 1), a barrier per switch
+    assert calls.count("_send_step") == 2 and calls.count("on_barrier_reply") == 3
 
 
 def test_the_fake_has_no_install_sequence_of_its_own() -> None:

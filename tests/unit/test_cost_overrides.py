@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import pytest
 
 from controller.core import MAX_COST_OVERRIDES
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 
 def test_an_override_comes_back_with_its_link() -> None:
-    net = FakeNetwork(nx.cycle_graph(range(1, 5)))
+    net = FakeNetwork(spec.ring(4).to_networkx())
     net.discover()
     net.core.set_cost_override(1, 2, 42.0)
     net.link_down(1, 2)
@@ -26,7 +26,7 @@ def test_an_override_comes_back_with_its_link() -> None:
 
 
 def test_a_shared_override_waits_for_its_link_to_be_discovered() -> None:
-    net = FakeNetwork(nx.cycle_graph(range(1, 5)))
+    net = FakeNetwork(spec.ring(4).to_networkx())
     with pytest.raises(KeyError):
         net.core.set_cost_override(1, 2, 7.0)  # from REST: the link must exist
     net.core.set_cost_override(1, 2, 7.0, known_link=False)  # from the shared state
@@ -37,7 +37,7 @@ def test_a_shared_override_waits_for_its_link_to_be_discovered() -> None:
 
 
 def test_the_override_table_is_bounded() -> None:
-    net = FakeNetwork(nx.path_graph([1, 2]))
+    net = FakeNetwork(spec.linear(2).to_networkx())
     for i in range(MAX_COST_OVERRIDES):
         net.core.set_cost_override(1000 + i, 1, 1.0, known_link=False)
     net.core.set_cost_override(1000, 1, 2.0, known_link=False)  # replacing one: fine

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pytest
 
@@ -19,6 +18,7 @@ from controller.linkcost.quality import LiveQuality, scores
 from controller.linkcost.stats import PortCounters
 from tests.fakes import FakeNetwork
 from tests.unit.test_linkcost import _tiny_model
+from topologies import spec
 
 SHIPPED = Config().model_file()
 
@@ -48,7 +48,7 @@ def ring(path: Path, capacity: int) -> FakeNetwork:
             f"{a}-{b}": capacity for a in range(1, 5) for b in range(1, 5) if a != b
         },
     )
-    net = FakeNetwork(nx.cycle_graph(range(1, 5)), config=cfg)
+    net = FakeNetwork(spec.ring(4).to_networkx(), config=cfg)
     net.discover()
     return net
 

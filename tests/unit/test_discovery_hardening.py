@@ -6,8 +6,6 @@ the attackers, and a rejected probe changes nothing (no host is forgotten)."""
 
 from __future__ import annotations
 
-import networkx as nx
-
 from controller.discovery.service import DiscoveryService
 from controller.southbound.messages import PacketOut
 from tests.fakes import FakeNetwork
@@ -85,7 +83,7 @@ def test_a_reflected_probe_is_rejected_and_forgets_no_host() -> None:
 
 
 def test_a_probe_counts_once_and_only_while_fresh() -> None:
-    net = FakeNetwork(nx.path_graph([1, 2]))
+    net = FakeNetwork(parse_spec("linear,2").to_networkx())
     net.discover()
     d = net.core.discovery
     p12, p21 = net.link_port(1, 2), net.link_port(2, 1)
@@ -100,7 +98,7 @@ def test_a_probe_counts_once_and_only_while_fresh() -> None:
 
 
 def test_the_accepted_probe_memory_is_bounded_by_the_probe_age() -> None:
-    net = FakeNetwork(nx.path_graph([1, 2]))
+    net = FakeNetwork(parse_spec("linear,2").to_networkx())
     net.discover()
     d: DiscoveryService = net.core.discovery
     p12, p21 = net.link_port(1, 2), net.link_port(2, 1)

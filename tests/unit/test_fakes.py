@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import pytest
 
 from controller.southbound.messages import (
@@ -15,6 +14,7 @@ from controller.southbound.messages import (
     Match,
 )
 from tests.fakes import AmbiguousFlows, FakeFlowTables, FakeNetwork, LoopDetected
+from topologies import spec
 
 A, B = "00:00:00:00:00:01", "00:00:00:00:00:02"
 
@@ -77,7 +77,7 @@ def test_a_strict_delete_takes_one_entry_and_only_while_its_cookie_matches() -> 
 
 
 def test_the_switches_answer_flow_stats_and_keep_their_tables_across_a_restart() -> None:
-    net = FakeNetwork(nx.path_graph([1, 2]))
+    net = FakeNetwork(spec.linear(2).to_networkx())
     net.discover()
     flows = net.tables.flows()
     old = net.core
@@ -94,7 +94,7 @@ def test_the_switches_answer_flow_stats_and_keep_their_tables_across_a_restart()
 
 
 def test_network_wiring_and_hosts() -> None:
-    net = FakeNetwork(nx.path_graph([1, 2, 3]), extra_ports=1)
+    net = FakeNetwork(spec.linear(3).to_networkx(), extra_ports=1)
     assert net.link_port(1, 2) == 2 and net.wires[(1, 2)] == (2, 2)
     assert net.wires[(2, 3)] == (3, 2)
     assert net.free_ports(2) == [4]
@@ -105,7 +105,7 @@ def test_network_wiring_and_hosts() -> None:
 
 
 def test_a_forwarding_loop_is_detected() -> None:
-    net = FakeNetwork(nx.cycle_graph([1, 2, 3]))
+    net = FakeNetwork(spec.ring(3).to_networkx())
     net.connected.update({1, 2, 3})
     for d in (1, 2, 3):  # everything goes round the ring
         nxt = d % 3 + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import struct
+from types import SimpleNamespace
 
 import pytest
 from ryu.ofproto import ofproto_v1_3 as ofp
@@ -95,3 +96,106 @@ def test_mutated_messages_the_guard_accepts_decode_as_ryu_reads_them(seed: int) 
             assert fastpath.port_stats(framed) == theirs, framed.hex()
             compared += 1
     assert compared >= 3000
+
+
+class Sessions:
+    def __init__(self, owners: dict[object, int]) -> None:
+        self.owners, self.heard_from = owners, []
+
+    def owner(self, dp: object) -> int | None:
+        return self.owners.get(dp)
+
+    def heard(self, dp: object, now: float) -> None:
+        self.heard_from.append(dp)
+
+
+class Core:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_packet_in(self, dpid: int, in_port: int, data: bytes, now: float) -> None:
+        self.calls.append(("packet_in", dpid, in_port, data))
+
+    def on_barrier_reply(self, dpid: int, xid: int, now: float) -> None:
+        self.calls.append(("barrier", dpid, xid))
+
+    def on_port_stats(self, dpid: int, counters: list, now: float) -> None:
+        self.calls.append(("port_stats", dpid, len(counters)))
+
+    def on_echo_reply(self, dpid: int, data: bytes, now: float) -> None:
+        self.calls.append(("echo", dpid, data))
+
+
+class Dp:
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def acknowledge_echo_reply(self, xid: int) -> None:
+        self.acked.append(xid)
+
+
+def fast_path(passive: bool = False) -> tuple[fastpath.FastPath, Core, Dp, list[str]]:
+    dp, core, log = Dp(), Core(), []
+    fp = fastpath.FastPath(
+        Sessions({dp: 7}),
+        SimpleNamespace(passive=passive),
+        core,
+        lambda dpid, xid, t, c: core.calls.append(("error", dpid, xid, t, c)),
+        lambda: log.append("flush"),
+    )
+    return fp, core, dp, log
+
+
+def test_an_error_and_the_barrier_after_it_reach_the_core_in_wire_order() -> None:
+    fp, core, dp, flushes = fast_path()
+    error = fz.message(ofp.OFPT_ERROR, struct.pack("!HH", 5, 6) + bytes(8), xid=41)
+    barrier = fz.message(ofp.OFPT_BARRIER_REPLY, xid=41)
+    assert fp(dp, ofp.OFPT_ERROR, error) and fp(dp, ofp.OFPT_BARRIER_REPLY, barrier)
+    assert core.calls == [("error", 7, 41, 5, 6), ("barrier", 7, 41)]
+    assert flushes == ["flush", "flush"]
+
+
+def test_packet_in_port_stats_and_echo_reach_the_core() -> None:
+    fp, core, dp, _ = fast_path()
+    pin = fz.packet_in(parser.OFPMatch(in_port=3), b"frame")
+    stats = fz.multipart_reply(ofp.OFPMP_PORT_STATS, port_stats_entry(1, random.Random(1)))
+    echo = fz.message(ofp.OFPT_ECHO_REPLY, b"t", xid=9)
+    assert fp(dp, ofp.OFPT_PACKET_IN, pin) and fp(dp, ofp.OFPT_MULTIPART_REPLY, stats)
+    assert fp(dp, ofp.OFPT_ECHO_REPLY, echo)
+    assert core.calls == [("packet_in", 7, 3, b"frame"), ("port_stats", 7, 1), ("echo", 7, b"t")]
+    assert dp.acked == [9]
+
+
+def test_what_it_does_not_decode_goes_to_ryu() -> None:
+    fp, core, dp, _ = fast_path()
+    desc = fz.multipart_reply(ofp.OFPMP_PORT_DESC, fz.port_bytes(1))
+    experimenter = fz.message(ofp.OFPT_ERROR, struct.pack("!HHI", 0xFFFF, 1, 99))
+    flow_removed = fz.flow_removed(parser.OFPMatch(in_port=1))
+    assert not fp(dp, ofp.OFPT_MULTIPART_REPLY, desc)
+    assert not fp(dp, ofp.OFPT_ERROR, experimenter)
+    assert not fp(dp, ofp.OFPT_FLOW_REMOVED, flow_removed)
+    assert core.calls == []
+
+
+def test_a_connection_that_holds_no_dpid_and_a_standby_change_nothing() -> None:
+    fp, core, _, _ = fast_path()
+    stranger = Dp()
+    assert fp(stranger, ofp.OFPT_BARRIER_REPLY, fz.message(ofp.OFPT_BARRIER_REPLY, xid=1))
+    standby, core2, dp, _ = fast_path(passive=True)
+    pin = fz.packet_in(parser.OFPMatch(in_port=3), b"frame")
+    assert standby(dp, ofp.OFPT_PACKET_IN, pin)
+    assert standby(dp, ofp.OFPT_ECHO_REPLY, fz.message(ofp.OFPT_ECHO_REPLY, b"t"))
+    assert core.calls == [] and core2.calls == [("echo", 7, b"t")]
+
+
+def test_a_defect_in_the_core_is_logged_and_the_connection_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fp, core, dp, flushes = fast_path()
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("defect")
+
+    core.on_barrier_reply = broken  # type: ignore[method-assign]
+    assert fp(dp, ofp.OFPT_BARRIER_REPLY, fz.message(ofp.OFPT_BARRIER_REPLY, xid=1))
+    assert "message type 21" in caplog.text and flushes == ["flush"]

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.northbound.metrics import MetricsExporter
@@ -17,6 +16,7 @@ from controller.southbound.ryu_transport import TransportCounters
 from controller.southbound.sessions import SessionCounters
 from controller.telemetry import RestTimings
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "monitoring" / "grafana-dashboard.json"
 METRIC_NAME = re.compile(r"\bsdn_[a-z0-9_]+")
@@ -39,7 +39,7 @@ def dashboard_queries(dash: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def exported() -> dict[str, set[str]]:
     """Every sample name a scrape of a small live fake network has, with its labels."""
-    net = FakeNetwork(nx.cycle_graph(range(1, 5)))
+    net = FakeNetwork(spec.ring(4).to_networkx())
     net.discover()
     net.announce_all()
     net.deliver("h1", "h3")

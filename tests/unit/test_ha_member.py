@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import networkx as nx
 import pytest
 
 from controller.ha.member import HaMember
@@ -13,6 +12,7 @@ from controller.northbound import api
 from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
 from tests.ha_fakes import FakeStore
+from topologies import spec
 
 
 def member(store: FakeStore, name: str, cut: set[str]) -> HaMember:
@@ -22,7 +22,7 @@ def member(store: FakeStore, name: str, cut: set[str]) -> HaMember:
 
 @pytest.fixture
 def net() -> FakeNetwork:
-    fn = FakeNetwork(nx.cycle_graph(range(1, 5)))
+    fn = FakeNetwork(spec.ring(4).to_networkx())
     fn.discover()
     return fn
 
@@ -36,7 +36,7 @@ def call(ctx: api.ApiContext, method: str, path: str, body: object = None) -> ap
 def test_writes_are_stored_then_applied_and_a_standby_follows(net: FakeNetwork) -> None:
     store, cut = FakeStore(), set[str]()
     leader, standby = member(store, "a", cut), member(store, "b", cut)
-    other = FakeNetwork(nx.cycle_graph(range(1, 5)))  # the standby's own core: no switches
+    other = FakeNetwork(spec.ring(4).to_networkx())  # the standby's own core: no switches
     leader.tick(0.0, net.core)
     standby.tick(0.0, other.core)
     assert leader.is_leader and not standby.is_leader
@@ -72,14 +72,14 @@ def test_a_standby_forwards_writes_to_the_leader(net: FakeNetwork) -> None:
     store, cut = FakeStore(), set[str]()
     leader, standby = member(store, "a", cut), member(store, "b", cut)
     leader.tick(0.0, net.core)
-    standby.tick(0.0, FakeNetwork(nx.path_graph([1, 2])).core)
+    standby.tick(0.0, FakeNetwork(spec.linear(2).to_networkx()).core)
     sent: list[tuple[str, str, str]] = []
 
     def forward(url: str, req: api.Request) -> api.Reply:
         sent.append((url, req.method, req.path))
         return api.Reply(200, {"metric": "cost"}, {"X-SDN-Forwarded-To": url})
 
-    ctx = api.ApiContext(ControllerView(FakeNetwork(nx.path_graph([1, 2])).core), ha=standby,
+    ctx = api.ApiContext(ControllerView(FakeNetwork(spec.linear(2).to_networkx()).core), ha=standby,
                          forward=forward, token="t")  # fmt: skip
     r = call(ctx, "PUT", "/v1/metric", {"metric": "cost"})
     assert r.status == 401 and sent == []  # the token is checked here too

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pytest
 
@@ -16,6 +15,7 @@ from controller.linkcost.model import CostModel, ModelError, cost_from_latency
 from controller.linkcost.stats import PortCounters, TrafficStats
 from controller.network.model import LinkKey
 from tests.fakes import FakeNetwork
+from topologies import spec
 from training.nn_training import TrainableNetwork
 
 CAP = 10_000_000
@@ -159,7 +159,7 @@ def _ring_with_model(tmp_path: Path, model: Path | None = None, **cfg: object) -
         link_capacity_bps={f"{a}-{b}": CAP for a in range(1, 5) for b in range(1, 5) if a != b},
         **cfg,
     )  # type: ignore[arg-type]
-    net = FakeNetwork(nx.cycle_graph(range(1, 5)), config=config)
+    net = FakeNetwork(spec.ring(4).to_networkx(), config=config)
     net.discover()
     return net
 
@@ -230,7 +230,7 @@ def test_weights_are_never_nan_infinite_or_negative(tmp_path: Path, monkeypatch)
 
 def test_missing_model_runs_on_hop_and_cost_is_the_measured_delay(tmp_path: Path) -> None:
     net = FakeNetwork(
-        nx.cycle_graph(range(1, 4)), config=Config(model_path=str(tmp_path / "missing.npz"))
+        spec.ring(3).to_networkx(), config=Config(model_path=str(tmp_path / "missing.npz"))
     )
     net.discover()
     assert net.core.linkcost.model is None and "not found" in net.core.linkcost.model_error
@@ -243,7 +243,7 @@ def test_missing_model_runs_on_hop_and_cost_is_the_measured_delay(tmp_path: Path
 
 
 def test_lldp_and_echo_give_links_a_measured_latency() -> None:
-    net = FakeNetwork(nx.path_graph([1, 2]))
+    net = FakeNetwork(spec.linear(2).to_networkx())
     net.discover()
     core = net.core
     net.now += 0.5  # a later probe than discovery's (each is accepted once)
@@ -260,7 +260,7 @@ def test_lldp_and_echo_give_links_a_measured_latency() -> None:
 
 def test_a_link_that_carries_traffic_survives_lost_probes() -> None:
     """Sustained overload drops LLDP in the full queue; traffic across the cable keeps it."""
-    net = FakeNetwork(nx.path_graph([1, 2]))
+    net = FakeNetwork(spec.linear(2).to_networkx())
     net.discover()
     core = net.core
     p12, p21 = net.link_port(1, 2), net.link_port(2, 1)

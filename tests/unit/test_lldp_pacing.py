@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-import networkx as nx
-
 from controller.config import Config
 from controller.southbound.messages import PacketOut
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 
 def probes(net: FakeNetwork) -> list[PacketOut]:
@@ -20,7 +19,7 @@ def probes(net: FakeNetwork) -> list[PacketOut]:
 
 
 def test_under_the_budget_every_port_every_round() -> None:
-    net = FakeNetwork(nx.cycle_graph(range(1, 7)))
+    net = FakeNetwork(spec.ring(6).to_networkx())
     net.discover()
     out = probes(net)
     assert len(out) == 18 and net.core.discovery.probe_period == 1  # 6 x (2 links + a host)
@@ -28,7 +27,7 @@ def test_under_the_budget_every_port_every_round() -> None:
 
 def test_over_the_budget_a_share_per_round_and_every_port_once_per_sweep() -> None:
     cfg = Config(lldp_max_probes_per_s=5.0)
-    net = FakeNetwork(nx.cycle_graph(range(1, 7)), config=cfg)
+    net = FakeNetwork(spec.ring(6).to_networkx(), config=cfg)
     net.discover()
     period = net.core.discovery.probe_period
     assert period == 4  # 18 up ports, 5 a round
@@ -42,7 +41,7 @@ def test_over_the_budget_a_share_per_round_and_every_port_once_per_sweep() -> No
 
 def test_links_are_found_and_live_through_the_stretched_timeout() -> None:
     cfg = Config(lldp_max_probes_per_s=5.0)
-    net = FakeNetwork(nx.cycle_graph(range(1, 7)), config=cfg)
+    net = FakeNetwork(spec.ring(6).to_networkx(), config=cfg)
     net.discover()
     net.advance(4 * cfg.lldp_interval * 4)  # a few sweeps to find everything
     assert net.core.graph.graph.number_of_edges() == 12

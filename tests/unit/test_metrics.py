@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import networkx as nx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,11 +16,12 @@ from controller.southbound.ryu_transport import TransportCounters
 from controller.southbound.sessions import SessionCounters
 from controller.telemetry import Histogram, RestTimings
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 
 @pytest.fixture
 def net() -> FakeNetwork:
-    fn = FakeNetwork(nx.cycle_graph(range(1, 7)))  # ring of 6, host h<i> on switch i
+    fn = FakeNetwork(spec.ring(6).to_networkx())  # ring of 6, host h<i> on switch i
     fn.discover()
     fn.announce_all()
     fn.deliver("h1", "h4")
@@ -130,7 +130,7 @@ def test_rest_requests_by_method_and_status() -> None:
     rest.observe("get", 200, 0.003)
     rest.observe("PUT", 401, 0.001)
     rest.observe("BREW", 418, 0.001)  # an unknown method is one label value, not a new one
-    m = scrape(FakeNetwork(nx.path_graph([1, 2])), rest)
+    m = scrape(FakeNetwork(spec.linear(2).to_networkx()), rest)
     req = m["sdn_rest_requests"]
     assert value(req, "sdn_rest_requests_total", method="GET", code="200") == 2
     assert value(req, "sdn_rest_requests_total", method="PUT", code="401") == 1

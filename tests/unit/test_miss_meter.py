@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import networkx as nx
 import pytest
 
 from controller.config import Config, ConfigError, config_from_mapping
@@ -30,6 +29,7 @@ from controller.southbound.messages import (
     MeterSet,
 )
 from tests.fakes import OVS_METER_FEATURES, FakeNetwork, _Error, ipv4_frame
+from topologies import spec
 
 RATE = 50.0  # packet_in_rate: the meters' rate too (burst twice that)
 
@@ -37,7 +37,7 @@ RATE = 50.0  # packet_in_rate: the meters' rate too (burst twice that)
 def two_hosts_on_s1(config: Config | None = None, features=OVS_METER_FEATURES) -> FakeNetwork:
     """s1 - s2 - s3; hosts h1 and h2 on s1, h3 on s3."""
     net = FakeNetwork(
-        nx.path_graph([1, 2, 3]),
+        spec.linear(3).to_networkx(),
         hosts={"h1": 1, "h2": 1, "h3": 3},
         config=config or Config(packet_in_rate=RATE),
     )
@@ -160,7 +160,7 @@ def test_ports_added_later_are_metered_and_deleted_ones_lose_their_entry():
 
 
 def test_a_switch_that_refuses_a_meter_is_left_consistently_unmetered():
-    net = FakeNetwork(nx.path_graph([1, 2]), config=Config(packet_in_rate=RATE))
+    net = FakeNetwork(spec.linear(2).to_networkx(), config=Config(packet_in_rate=RATE))
     accept = net._set_meter
 
     def out_of_meters(msg: MeterSet) -> None:

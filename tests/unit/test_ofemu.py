@@ -102,7 +102,9 @@ def test_from_spec_keeps_parallel_links() -> None:
 
 
 def test_ports_per_edge_then_hosts() -> None:
-    topo = ofemu.Topology.from_graph(nx.cycle_graph(4), hosts_per_switch=2)  # nodes 0..3
+    # The ring of four as a bare graph: nodes 0..3, no speeds.
+    bare = nx.relabel_nodes(nx.Graph(spec.ring(4).to_networkx().edges), lambda d: d - 1)
+    topo = ofemu.Topology.from_graph(bare, hosts_per_switch=2)
     assert sorted(topo.ports) == [1, 2, 3, 4]  # dpids are never 0
     assert topo.n_switches == 4 and topo.n_links == 4 and len(topo.hosts) == 8
     assert all(ports == [1, 2, 3, 4] for ports in topo.ports.values())

@@ -7,13 +7,14 @@ coming back, a metric change, a cost override) and the pair's own load."""
 from __future__ import annotations
 
 import itertools
+import logging
 
 import networkx as nx
 import pytest
 
 from controller.config import Config
-from controller.forwarding.plan import Direction
-from controller.forwarding.reoptimize import judge
+from controller.forwarding.plan import Direction, PairKey
+from controller.forwarding.reoptimize import Verdict, describe_moves, judge
 from controller.forwarding.runtime import MOVE_DRAIN_S
 from controller.routing.paths import Path
 from controller.southbound.messages import FlowCounters
@@ -118,6 +119,38 @@ def test_a_detoured_pair_returns_when_its_link_comes_back() -> None:
     r = route(net, "h1", "h3")
     assert net.walk("h1", "h3") == [1, 2, 3] and net.walk("h3", "h1") == [3, 2, 1]
     assert r.last_move == "link up" and net.counters.moves == 1
+
+
+def test_a_move_logs_one_line_with_both_directions(caplog: pytest.LogCaptureFixture) -> None:
+    net = ready(ring(5), {"h1": 1, "h3": 3})
+    net.deliver("h1", "h3")
+    net.link_down(1, 2)
+    net.link_up(1, 2)
+    with caplog.at_level(logging.INFO, logger="controller.forwarding"):
+        net.advance(3, lldp=True)  # the pair moves back, both directions at once
+    assert net.counters.moves == 1
+    moves = [r.getMessage() for r in caplog.records if r.getMessage().startswith("move ")]
+    h1, h3 = net.host("h1").mac, net.host("h3").mac
+    assert moves == [
+        f"move {h1} <-> {h3} (link up): {h1} -> {h3} 1-5-4-3 -> 1-2-3, cost 3 -> 2; "
+        f"{h3} -> {h1} 3-4-5-1 -> 3-2-1, cost 3 -> 2 (costs with its own load)"
+    ]
+
+
+def test_describe_moves_names_only_the_directions_that_move() -> None:
+    key = PairKey.of("00:00:00:00:00:01", "00:00:00:00:00:03")
+    old = {Direction.A_TO_B: path((1, 2, 3), (1.0, 1.0)), Direction.B_TO_A: path((3, 2, 1), (1, 1))}
+    new = {Direction.A_TO_B: path((1, 4, 3), (1.0, 1.0)), Direction.B_TO_A: old[Direction.B_TO_A]}
+    verdicts = [
+        (Direction.A_TO_B, Verdict(True, 6.0, 2.0)),
+        (Direction.B_TO_A, Verdict(False, 2, 2)),
+    ]
+    assert describe_moves(key, old, new, verdicts, "cost override") == [
+        "move 00:00:00:00:00:01 <-> 00:00:00:00:00:03 (cost override): "
+        "00:00:00:00:00:01 -> 00:00:00:00:00:03 1-2-3 -> 1-4-3, cost 6 -> 2 "
+        "(costs with its own load)"
+    ]
+    assert describe_moves(key, old, old, verdicts, "cost override") == []
 
 
 def test_a_metric_change_moves_a_congested_pair_at_once() -> None:
@@ -262,7 +295,7 @@ def test_a_round_evaluates_a_bounded_number_of_pairs_round_robin(
     from controller.forwarding import runtime
 
     hosts = {f"h{i}": 1 + (i - 1) % 2 for i in range(1, 7)}  # 3 on s1, 3 on s2
-    net = ready(nx.path_graph([1, 2]), hosts, metric="hop")
+    net = ready(parse_spec("linear,2").to_networkx(), hosts, metric="hop")
     for a in ("h1", "h3", "h5"):
         for b in ("h2", "h4"):
             net.deliver(a, b)

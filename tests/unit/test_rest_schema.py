@@ -13,7 +13,6 @@ import json
 import os
 from typing import Any
 
-import networkx as nx
 import schemathesis
 from hypothesis import HealthCheck, settings
 from ryu.app.wsgi import WSGIApplication
@@ -22,12 +21,13 @@ from controller.northbound import api
 from controller.northbound.rest import register_rest
 from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
+from topologies import spec
 
 EXAMPLES = int(os.environ.get("SDN_SCHEMA_EXAMPLES", "25"))
 
 
 def make_app(token: str = "") -> tuple[WSGIApplication, FakeNetwork]:
-    net = FakeNetwork(nx.cycle_graph(range(1, 7)))
+    net = FakeNetwork(spec.ring(6).to_networkx())
     net.discover()
     net.announce_all()
     net.deliver("h1", "h4")

@@ -13,19 +13,20 @@ from controller.config import METRICS, Config
 from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, PortInfo
 from controller.routing.paths import NoPath, Router
+from topologies import spec
 
 
 def build(n: int, degree: int, seed: int) -> tuple[NetworkGraph, list[LinkKey]]:
-    g = nx.random_regular_graph(degree, n, seed=seed)
+    network = spec.random_regular(n, degree, seed)
     topo = NetworkGraph(Config(link_timeout=1e9, lldp_interval=1.0))
-    for node in g.nodes:
-        topo.add_switch(node + 1, [PortInfo(p, speed_bps=10**9) for p in range(1, degree + 2)], 0)
+    for dpid in network.switches:
+        topo.add_switch(dpid, [PortInfo(p, speed_bps=10**9) for p in range(1, degree + 2)], 0)
     ports: dict[int, int] = {}
     keys = []
-    for u, v in g.edges:
+    for u, v, _ in network.links:
         pu = ports[u] = ports.get(u, 1) + 1
         pv = ports[v] = ports.get(v, 1) + 1
-        for key in (LinkKey(u + 1, pu, v + 1, pv), LinkKey(v + 1, pv, u + 1, pu)):
+        for key in (LinkKey(u, pu, v, pv), LinkKey(v, pv, u, pu)):
             topo.link_seen(key, 1.0)
             keys.append(key)
     return topo, keys
