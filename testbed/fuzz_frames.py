@@ -3,17 +3,21 @@
     python -m testbed.fuzz_frames --frames 1000000 --seed 7 --seconds 60
 
 Inputs are seeded random bytes and mutations of valid seed frames (bit flips, truncation,
-extension, lying IPv4/ARP length fields, extra or cut VLAN tags, random ethertypes). A call
-slower than a tenth of the bound is timed again after growing pauses, and fails only if
-every retry is over the bound: a scheduler stall on a busy machine (a 4 ms tick is common)
-is neither a failure nor the reported maximum. Exit status 1 on any exception other than
-FrameError or any call over the bound.
+extension, lying IPv4/ARP length fields, extra or cut VLAN tags, random ethertypes). Every
+call runs under an interval timer (``testbed.alarm``, as in the OpenFlow fuzzer): a parse
+still running at the bound is interrupted, so a hang is reported in milliseconds instead of
+blocking the run. A call slower than a tenth of the bound (or interrupted) is tried again
+after growing pauses, and fails only if every try is over the bound: a scheduler stall on
+a busy machine (a 4 ms tick is common) is neither a failure nor the reported maximum. The
+garbage collector runs only between calls (the timer's exception must not land in it).
+Exit status 1 on any exception other than FrameError or any call over the bound.
 tests/unit/test_frames.py runs the same generator for a short while.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import struct
 import sys
@@ -22,6 +26,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from controller.southbound.frames import (
     ARP_REPLY,
@@ -42,6 +47,7 @@ from controller.southbound.frames import (
     ipv4_packet,
     parse_frame,
 )
+from testbed.alarm import AlarmTimer, Hang, installed
 
 DEFAULT_BOUND_S = 0.005
 # Pauses before timing a slow input again: a preempted process or a stalled virtual CPU
@@ -49,6 +55,7 @@ DEFAULT_BOUND_S = 0.005
 RETRY_PAUSES_S = (0.001, 0.005, 0.02, 0.05, 0.1)
 RETIME_FRACTION = 0.1
 MAX_KEPT_FAILURES = 20
+GC_EVERY = 20_000  # inputs between garbage collections (never while a bound is armed)
 H1, H2 = "00:00:00:00:00:01", "00:00:00:00:00:02"
 IP1, IP2 = "10.0.0.1", "10.0.0.2"
 INTERESTING_TYPES = (
@@ -73,9 +80,17 @@ def _tcp_syn(sport: int, dport: int, options: bytes) -> bytes:
     return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, offset << 4, 0x02, 65535, 0, 0) + options
 
 
-def tcp_option_len0_frame() -> bytes:
-    """A TCP SYN whose first option (MSS) claims length 0: Ryu's TCP parser never returns."""
-    return ipv4_packet(H1, H2, IP1, IP2, IP_PROTO_TCP, _tcp_syn(40000, 80, b"\x02\x00\x05\xb4"))
+TCP_OPT_SACK = 5
+TCP_OPT_EXPERIMENT = 254
+
+
+def tcp_option_len0_frame(kind: int = TCP_OPT_EXPERIMENT) -> bytes:
+    """A TCP SYN from h1 to h2 whose first option (``kind``, then two NOPs) claims length 0:
+    Ryu's TCP option loop never returns on it. The kind matters: Ryu skips a fixed size for
+    the options it knows the size of (MSS, window scale, timestamps...), whatever their
+    length byte says, and the option's own length for the rest (SACK, unknown kinds)."""
+    options = bytes([kind, 0, 1, 1])
+    return ipv4_packet(H1, H2, IP1, IP2, IP_PROTO_TCP, _tcp_syn(40000, 80, options))
 
 
 def seed_frames() -> list[bytes]:
@@ -90,6 +105,7 @@ def seed_frames() -> list[bytes]:
         udp,
         ipv4_packet(H1, H2, IP1, IP2, IP_PROTO_TCP, _tcp_syn(40000, 22, b"\x02\x04\x05\xb4")),
         tcp_option_len0_frame(),
+        tcp_option_len0_frame(TCP_OPT_SACK),
         ipv4_packet(H1, BROADCAST_MAC, IP1, "10.255.255.255", 1, b"\x08\x00" + bytes(30)),
         ethernet_frame(H2, H1, ETH_TYPE_IPV4, ip_udp, vlan=100),
         ethernet_frame(H2, H1, ETH_TYPE_QINQ, tags + ip_udp),
@@ -250,6 +266,8 @@ class FuzzReport:
     max_call_s: float = 0.0  # after re-timing calls over the bound
     raw_max_call_s: float = 0.0  # first measurement, scheduler hiccups included
     retimed: int = 0
+    interrupted: int = 0  # tries the timer stopped at the bound (each retried; a hang: all)
+    hangs: int = 0  # inputs interrupted on every try
     slowest_input: str = ""  # length and first bytes of the input behind max_call_s
     outcomes: Counter[str] = field(default_factory=Counter)
     failed: int = 0
@@ -271,61 +289,99 @@ class FuzzReport:
         return (
             f"{self.frames} frames in {self.elapsed_s:.1f} s ({rate:.0f} frames/s, parser alone "
             f"{parse_rate:.0f}/s); max call {self.max_call_s * 1e3:.3f} ms (first timing "
-            f"{self.raw_max_call_s * 1e3:.3f} ms, {self.retimed} re-timed, bound "
-            f"{bound_s * 1e3:g} ms; slowest input {self.slowest_input}); "
-            f"failures {self.failed}; outcomes: {counts}"
+            f"{self.raw_max_call_s * 1e3:.3f} ms, {self.retimed} re-timed, "
+            f"{self.interrupted} interrupted at the bound, bound {bound_s * 1e3:g} ms; slowest "
+            f"input {self.slowest_input}); hangs {self.hangs}; failures {self.failed}; "
+            f"outcomes: {counts}"
         )
 
 
-def _timed_parse(data: bytes) -> tuple[float, Frame | None, BaseException | None]:
+class Try(NamedTuple):
+    """One timed parse of an input."""
+
+    seconds: float
+    frame: Frame | None
+    error: BaseException | None
+    interrupted: bool  # the timer stopped it at the bound (``seconds`` is then about that)
+
+
+def timed_parse(data: bytes, timer: AlarmTimer, bound_s: float) -> Try:
+    """Parse ``data`` once under ``timer`` armed for ``bound_s`` (installed by the caller)."""
     start = time.perf_counter()
     try:
-        result: Frame | None = parse_frame(data)
-        error: BaseException | None = None
-    except Exception as exc:
-        result, error = None, exc
-    return time.perf_counter() - start, result, error
+        try:
+            timer.arm(bound_s)
+            frame: Frame | None = parse_frame(data)
+            error: BaseException | None = None
+        except Hang:
+            raise
+        except Exception as exc:
+            frame, error = None, exc
+        finally:
+            timer.disarm()
+    except Hang:  # the bound passed (perhaps just as the call ended: it is tried again)
+        timer.disarm()
+        return Try(time.perf_counter() - start, None, None, True)
+    return Try(time.perf_counter() - start, frame, error, False)
+
+
+def check(report: FuzzReport, data: bytes, timer: AlarmTimer, bound_s: float) -> None:
+    """Parse one input (again after pauses when slow or interrupted) and record it."""
+    first = best = timed_parse(data, timer, bound_s)
+    report.parse_s += first.seconds
+    report.raw_max_call_s = max(report.raw_max_call_s, first.seconds)
+    report.interrupted += first.interrupted
+    if first.interrupted or first.seconds > bound_s * RETIME_FRACTION:
+        report.retimed += 1
+        for pause in RETRY_PAUSES_S:
+            time.sleep(pause)
+            again = timed_parse(data, timer, bound_s)
+            report.interrupted += again.interrupted
+            if not again.interrupted and (best.interrupted or again.seconds < best.seconds):
+                best = again
+            if not best.interrupted and best.seconds <= bound_s * RETIME_FRACTION:
+                break  # the first timing was a stall
+    report.frames += 1
+    if best.interrupted:
+        report.hangs += 1
+        tries = 1 + len(RETRY_PAUSES_S)
+        report.fail(f"hang (stopped at {bound_s * 1e3:g} ms, {tries} tries): {data[:200].hex()}")
+        return
+    if best.seconds > bound_s:
+        report.fail(f"slow ({best.seconds * 1e3:.3f} ms): {data[:200].hex()}")
+    if best.seconds > report.max_call_s:
+        report.max_call_s = best.seconds
+        report.slowest_input = f"{len(data)} bytes {data[:24].hex()}"
+    if isinstance(best.error, FrameError):
+        report.outcomes["FrameError"] += 1
+    elif best.error is not None:
+        trace = "".join(traceback.format_exception(best.error)).strip()
+        report.fail(f"{trace}\ninput: {data[:200].hex()}")
+    elif not isinstance(best.frame, Frame):
+        report.fail(f"returned {best.frame!r} for input {data[:200].hex()}")
+    else:
+        report.outcomes[outcome(best.frame)] += 1
 
 
 def run(
     frames: int, seed: int, seconds: float = float("inf"), bound_s: float = DEFAULT_BOUND_S
 ) -> FuzzReport:
-    """Parse up to ``frames`` generated inputs (stopping after ``seconds``) and report."""
+    """Parse up to ``frames`` generated inputs (stopping after ``seconds``), each under a
+    ``bound_s`` interval timer, and report. Main thread only (the timer is SIGALRM)."""
     rng = random.Random(seed)
     report = FuzzReport()
-    start = time.perf_counter()
-    deadline = start + seconds
     inputs = generate(rng, seed_frames())
-    for _ in range(frames):
-        data = next(inputs)
-        took, result, error = _timed_parse(data)
-        report.parse_s += took
-        report.raw_max_call_s = max(report.raw_max_call_s, took)
-        if took > bound_s * RETIME_FRACTION:
-            report.retimed += 1
-            for pause in RETRY_PAUSES_S:
-                time.sleep(pause)
-                took = min(took, _timed_parse(data)[0])
-                if took <= bound_s * RETIME_FRACTION:  # the first timing was a stall
-                    break
-            if took > bound_s:
-                report.fail(f"slow ({took * 1e3:.3f} ms): {data[:200].hex()}")
-        if took > report.max_call_s:
-            report.max_call_s = took
-            report.slowest_input = f"{len(data)} bytes {data[:24].hex()}"
-        report.frames += 1
-        if isinstance(error, FrameError):
-            report.outcomes["FrameError"] += 1
-        elif error is not None:
-            trace = "".join(traceback.format_exception(error)).strip()
-            report.fail(f"{trace}\ninput: {data[:200].hex()}")
-        elif not isinstance(result, Frame):
-            report.fail(f"returned {result!r} for input {data[:200].hex()}")
-        else:
-            report.outcomes[outcome(result)] += 1
-        if time.perf_counter() > deadline:
-            break
-    report.elapsed_s = time.perf_counter() - start
+    timer = AlarmTimer()
+    with installed(timer):
+        start = time.perf_counter()
+        deadline = start + seconds
+        for n in range(frames):
+            if n % GC_EVERY == 0:
+                gc.collect()
+            check(report, next(inputs), timer, bound_s)
+            if time.perf_counter() > deadline:
+                break
+        report.elapsed_s = time.perf_counter() - start
     return report
 
 
@@ -335,7 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=1_000_000, help="inputs to parse at most")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--seconds", type=float, default=60.0, help="stop after this long")
-    parser.add_argument("--bound-ms", type=float, default=DEFAULT_BOUND_S * 1e3)
+    parser.add_argument(
+        "--bound-ms",
+        type=float,
+        default=DEFAULT_BOUND_S * 1e3,
+        help="per-call time bound: a parse still running then is interrupted (a hang)",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(32)
     bound_s = args.bound_ms / 1e3

@@ -29,7 +29,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import FrameType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 from ryu.ofproto import ofproto_parser, ofproto_protocol  # noqa: F401  (registers every version)
@@ -38,6 +38,7 @@ from ryu.ofproto import ofproto_v1_3_parser as parser
 
 from controller.southbound import ofguard
 from testbed import ofemu
+from testbed.alarm import AlarmTimer, Hang
 
 DEFAULT_BOUND_S = 1.0
 RETRY_PAUSES_S = (0.1, 0.5)  # before timing an input over the bound again
@@ -479,34 +480,6 @@ def generate(rng: random.Random, seeds: list[bytes]) -> Iterator[bytes]:
 
 
 # ----------------------------------------------------------------------------- running
-class Hang(Exception):
-    """Raised by the interval timer: one call outlived the per-message bound."""
-
-
-class AlarmTimer:
-    """A time bound in the main thread: SIGALRM raises ``exc_type`` while armed, and again
-    every ``repeat`` seconds until disarmed (an exception raised inside a garbage-collector
-    callback or a finalizer is swallowed as "unraisable"; the next one lands elsewhere)."""
-
-    def __init__(self, exc_type: type[Exception] = Hang) -> None:
-        self.exc_type = exc_type
-        self.armed = False
-        self.fired = 0
-
-    def on_alarm(self, signum: int, frame: FrameType | None) -> None:
-        if self.armed:
-            self.fired += 1
-            raise self.exc_type()
-
-    def arm(self, seconds: float) -> None:
-        self.armed = True
-        signal.setitimer(signal.ITIMER_REAL, seconds, max(seconds / 4, 0.01))
-
-    def disarm(self) -> None:
-        self.armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
 @dataclass
 class Outcome:
     """What happened to one input."""

@@ -50,70 +50,108 @@ def array_scores(data: np.ndarray) -> dict[str, float | int | None]:
     }
 
 
-class Window:
-    """The latest ``size`` samples of one link, in a fixed NumPy ring (no per-sample
-    objects: pooling 1,000 links' windows is one concatenation)."""
-
-    def __init__(self, size: int) -> None:
-        self.rows = np.zeros((size, 3))
-        self.count = 0
-        self.next = 0
-
-    def append(self, sample: Sample) -> None:
-        self.rows[self.next] = sample
-        self.next = (self.next + 1) % len(self.rows)
-        self.count = min(self.count + 1, len(self.rows))
-
-    def filled(self) -> np.ndarray:
-        return self.rows[: self.count]
-
-
 class LiveQuality:
+    """Per directed link, in rows of NumPy arrays: last round's prediction (awaiting this
+    round's delay), this round's, and a ring of the last ``window`` scored samples. A
+    cost round scores and records thousands of links in a few array operations
+    (:meth:`measured_rows`, :meth:`predicted_rows`); the per-link methods are the same
+    on one row."""
+
     def __init__(self, window: int = QUALITY_WINDOW) -> None:
         self.window = window
-        self._pending: dict[Edge, tuple[float, float]] = {}
-        self._previous: dict[Edge, tuple[float, float]] = {}
-        self._samples: dict[Edge, Window] = {}
+        self.rows: dict[Edge, int] = {}
+        self._free: list[int] = []
+        self._alloc(64)
         self._overall: dict[str, float | int | None] | None = None
         """``overall()`` until the samples change (a scrape or a page reads it often)."""
+
+    def _alloc(self, n: int) -> None:
+        self.samples = np.zeros((n, self.window, 3))
+        self.count = np.zeros(n, dtype=np.int64)
+        self.next = np.zeros(n, dtype=np.int64)
+        self.pending = np.full((n, 2), np.nan)
+        """This round's (predicted, persistence) per row; NaN: none."""
+        self.previous = np.full((n, 2), np.nan)
+
+    def row(self, edge: Edge) -> int:
+        r = self.rows.get(edge)
+        if r is None:
+            if self._free:
+                r = self._free.pop()
+            else:
+                r = len(self.rows)
+                if r >= len(self.count):  # grow, keeping what the rows hold
+                    kept = (self.samples, self.count, self.next, self.pending, self.previous)
+                    self._alloc(2 * len(self.count))
+                    for new, old in zip(
+                        (self.samples, self.count, self.next, self.pending, self.previous),
+                        kept,
+                        strict=True,
+                    ):
+                        new[: len(old)] = old
+            self.rows[edge] = r
+        return r
+
+    def row_array(self, edges: Iterable[Edge]) -> np.ndarray:
+        return np.fromiter((self.row(e) for e in edges), dtype=np.int64)
 
     def begin_round(self) -> None:
         """A cost round starts: last round's predictions await this round's delays;
         older unmatched ones are dropped."""
-        self._previous, self._pending = self._pending, {}
+        self.previous, self.pending = self.pending, np.full_like(self.pending, np.nan)
+
+    def measured_rows(self, rows: np.ndarray, delay_ms: np.ndarray) -> None:
+        """The links' delays measured this round: they score last round's predictions."""
+        before = self.previous[rows]
+        scored = ~np.isnan(before[:, 0])
+        r = rows[scored]
+        if len(r) == 0:
+            return
+        at = self.next[r]
+        self.samples[r, at, :2] = before[scored]
+        self.samples[r, at, 2] = delay_ms[scored]
+        self.next[r] = (at + 1) % self.window
+        self.count[r] = np.minimum(self.count[r] + 1, self.window)
+        self.previous[r] = np.nan
+        self._overall = None
+
+    def predicted_rows(
+        self, rows: np.ndarray, predicted_ms: np.ndarray, now_ms: np.ndarray
+    ) -> None:
+        self.pending[rows, 0] = predicted_ms
+        self.pending[rows, 1] = now_ms
 
     def measured(self, edge: Edge, delay_ms: float) -> None:
-        """The link's delay measured this round: scores last round's prediction."""
-        before = self._previous.pop(edge, None)
-        if before is not None:
-            window = self._samples.get(edge)
-            if window is None:
-                window = self._samples[edge] = Window(self.window)
-            window.append((before[0], before[1], delay_ms))
-            self._overall = None
+        self.measured_rows(self.row_array([edge]), np.array([delay_ms]))
 
     def predicted(self, edge: Edge, predicted_ms: float, measured_now_ms: float) -> None:
-        self._pending[edge] = (predicted_ms, measured_now_ms)
+        self.predicted_rows(self.row_array([edge]), np.array([predicted_ms]),
+                            np.array([measured_now_ms]))  # fmt: skip
 
     def keep_only(self, edges: Iterable[Edge]) -> None:
         live = set(edges)
-        for table in (self._pending, self._previous, self._samples):
-            for gone in [e for e in table if e not in live]:
-                del table[gone]
+        for gone in [e for e in self.rows if e not in live]:
+            r = self.rows.pop(gone)
+            self.count[r] = self.next[r] = 0
+            self.pending[r] = self.previous[r] = np.nan
+            self._free.append(r)
         self._overall = None
 
+    def _filled(self, r: int) -> np.ndarray:
+        return self.samples[r, : self.count[r]]
+
     def link(self, edge: Edge) -> dict[str, float | int | None]:
-        window = self._samples.get(edge)
-        return array_scores(window.filled() if window is not None else np.zeros((0, 3)))
+        r = self.rows.get(edge)
+        return array_scores(self._filled(r) if r is not None else np.zeros((0, 3)))
 
     def links(self) -> dict[Edge, dict[str, float | int | None]]:
         """:meth:`link` of every link with samples, computed together (a thousand small
         NumPy calls per link would take 50 ms at 1,000 links; this takes a few)."""
-        edges = list(self._samples)
+        edges = [e for e, r in self.rows.items() if self.count[r] > 0]
         if not edges:
             return {}
-        rows = np.stack([self._samples[e].rows for e in edges])  # (links, window, 3)
-        counts = np.array([self._samples[e].count for e in edges], dtype=float)
+        idx = np.array([self.rows[e] for e in edges])
+        rows, counts = self.samples[idx], self.count[idx].astype(float)
         valid = np.arange(self.window)[None, :] < counts[:, None]
         measured = np.where(valid, rows[:, :, 2], 0.0)
         mean = measured.sum(axis=1) / counts
@@ -133,6 +171,6 @@ class LiveQuality:
     def overall(self) -> dict[str, float | int | None]:
         """Every link's window pooled; kept until the samples change."""
         if self._overall is None:
-            filled = [w.filled() for w in self._samples.values()]
+            filled = [self._filled(r) for r in self.rows.values() if self.count[r] > 0]
             self._overall = array_scores(np.concatenate(filled) if filled else np.zeros((0, 3)))
         return self._overall

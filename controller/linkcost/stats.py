@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from controller.linkcost.rings import PortRing
 from controller.southbound.messages import PortCounters
 
 __all__ = ["PortCounters", "PortRates", "PortTraffic", "TrafficStats"]
@@ -19,9 +21,8 @@ HISTORY = 16  # rate samples kept per port
 EWMA_ALPHA = 0.3
 
 
-@dataclass(frozen=True)
-class PortRates:
-    """Rates over one polling interval."""
+class PortRates(NamedTuple):
+    """Rates over one polling interval (a tuple: thousands are made every round)."""
 
     at: float
     tx_bps: float
@@ -46,6 +47,8 @@ class TrafficStats:
 
     def __init__(self) -> None:
         self.ports: dict[tuple[int, int], PortTraffic] = {}
+        self.ring = PortRing(HISTORY)
+        """The same rate samples as arrays, for the cost round (controller.linkcost.batch)."""
 
     def update(self, dpid: int, counters: list[PortCounters], now: float) -> list[int]:
         """Feed one reply; returns the ports whose rates were (re)computed."""
@@ -83,6 +86,7 @@ class TrafficStats:
                 else (EWMA_ALPHA * rates.tx_bps + (1 - EWMA_ALPHA) * t.ewma_tx_bps)
             )
             t.history.append(rates)
+            self.ring.push_rates((dpid, c.port_no), rates, t.ewma_tx_bps)
             updated.append(c.port_no)
         return updated
 
@@ -90,5 +94,7 @@ class TrafficStats:
         return self.ports.get((dpid, port))
 
     def forget_switch(self, dpid: int) -> None:
-        for key in [k for k in self.ports if k[0] == dpid]:
+        gone = [k for k in self.ports if k[0] == dpid]
+        for key in gone:
             del self.ports[key]
+        self.ring.forget(gone)

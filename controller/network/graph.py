@@ -13,7 +13,12 @@ import networkx as nx
 
 from controller.config import METRICS, Config
 from controller.network.model import OFPP_MAX, LinkKey, LinkState, PortInfo, TopologyChange
-from controller.network.weights import affected_metrics, link_weight, link_weights
+from controller.network.weights import (
+    affected_metrics,
+    cost_weights,
+    link_weight,
+    link_weights,
+)
 
 
 class NetworkGraph:
@@ -36,10 +41,14 @@ class NetworkGraph:
         be there (probes lost in a full queue), and a frame still in flight on it must
         not make a host appear on a switch port."""
         self.structure_version = 0
+        """Bumped when switches, ports that carry links, or links change."""
+        self.ports_version = 0
+        """Bumped when a switch's set of ports changes."""
         self._affects = affected_metrics(self.config.model_fallback)
         self.weight_listeners: list[Callable[[int, int, str, float], None]] = []
         """Told of every weight change (src, dst, metric, weight): views kept in step."""
-        """Bumped when switches, ports that carry links, or links change."""
+        self.batch_weight_listeners: list[Callable[[str, list[tuple[int, int, float]]], None]] = []
+        """The same for :meth:`update_links`: (metric, [(src, dst, weight), ...])."""
         self._versions: dict[str, int] = dict.fromkeys(METRICS, 0)
         """Per metric: bumped by a change of structure or of a weight under that metric
         (path caches of other metrics stay valid: counters move ``utilization``, not
@@ -55,6 +64,7 @@ class NetworkGraph:
                 p.since = now
                 table[p.port_no] = p
         self.graph.add_node(dpid, ports=table)
+        self.ports_version += 1
         self._structure_changed()
         return change
 
@@ -94,6 +104,7 @@ class NetworkGraph:
             return TopologyChange()
         table = self.ports(dpid)
         old = table.get(port.port_no)
+        self.ports_version += old is None or deleted
         if deleted:
             table.pop(port.port_no, None)
         else:
@@ -269,6 +280,31 @@ class NetworkGraph:
             setattr(state, name, value)
             metrics.update(self._affects.get(name, METRICS))
         self._reweigh(src, dst, data, metrics)
+
+    def update_links(self, edges: list[tuple[int, int, Any]], **columns: list[Any]) -> None:
+        """:meth:`update_link` for many edges (as ``graph.edges(data=True)`` gives them) at
+        once, each field a list of one value per edge (a cost round)."""
+        if unknown := [n for n in columns if n not in LinkState.__dataclass_fields__]:
+            raise AttributeError(f"LinkState has no field {unknown[0]!r}")
+        states = [data["state"] for _, _, data in edges]
+        for name, values in columns.items():
+            for state, value in zip(states, values, strict=True):
+                setattr(state, name, value)
+        fallback = self.config.model_fallback
+        for metric in set().union(*(self._affects.get(n, METRICS) for n in columns)):
+            if metric == "cost" and fallback == "delay":
+                weights = cost_weights(states, columns)
+            else:
+                weights = [link_weight(st, metric, fallback) for st in states]
+            changed = []
+            for (u, v, data), w in zip(edges, weights, strict=True):
+                if data.get(metric) != w:
+                    data[metric] = w
+                    changed.append((u, v, w))
+            if changed:
+                self._versions[metric] += 1
+                for listener in self.batch_weight_listeners:
+                    listener(metric, changed)
 
     def _reweigh(
         self, src: int, dst: int, data: dict[str, Any], metrics: Iterable[str] = METRICS

@@ -39,7 +39,7 @@ class LinkKey:
         return (self.src, self.src_port), (self.dst, self.dst_port)
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkState:
     """What an edge carries besides its endpoints."""
 

@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from controller.config import METRICS
 from controller.network.model import LinkState
@@ -50,6 +53,34 @@ def link_weight(state: LinkState, metric: str, cost_fallback: str = "delay") -> 
             return _finite_positive(1.0 + lat)  # before the first cost round: ms_per_hop 1
         return link_weight(state, cost_fallback) if cost_fallback != "cost" else 1.0
     raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+
+
+def cost_weights(
+    states: Sequence[LinkState], known: Mapping[str, Sequence[float | None]] | None = None
+) -> list[float]:
+    """:func:`link_weight` under ``cost`` with fallback ``delay``, for many links in a few
+    array operations (a cost round re-weighs every link; a unit test holds the two
+    together). ``known``: fields whose values per link the caller has at hand."""
+
+    def column(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values, set): None is not set (NaN is set, and not usable)."""
+        values = known[name] if known and name in known else [getattr(st, name) for st in states]
+        present = np.array([x is not None for x in values], dtype=bool)
+        return np.array([np.nan if x is None else x for x in values], dtype=float), present
+
+    def usable(x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(x) & (x > 0)
+
+    (override, has_o), (predicted, has_p) = column("cost_override"), column("predicted_cost")
+    (fallback, has_f), (latency, has_l) = column("fallback_cost"), column("latency_ms")
+    with np.errstate(invalid="ignore"):
+        lat = np.where(has_l, np.maximum(latency, 0.0), DEFAULT_LATENCY_MS)
+    before_first = np.where(usable(1.0 + lat), 1.0 + lat, 1.0)
+    w = np.where(has_f, np.where(usable(fallback), fallback, 1.0), before_first)
+    w = np.where(has_p, np.where(usable(predicted), predicted, 1.0), w)
+    w = np.where(has_o, np.where(usable(override), override, 1.0), w)
+    return list(w.tolist())
 
 
 def link_weights(state: LinkState, cost_fallback: str = "delay") -> dict[str, float]:

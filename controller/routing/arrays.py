@@ -30,6 +30,7 @@ class WeightArrays:
         """(u, v) -> its entry in the forward and in the reversed matrices' data."""
         self.rebuilds = 0
         topo.weight_listeners.append(self.on_weight)
+        topo.batch_weight_listeners.append(self.on_weights)
 
     def _current(self) -> None:
         if self._structure == self.topo.structure_version:
@@ -74,6 +75,18 @@ class WeightArrays:
         if pos is not None and metric in self._forward:
             self._forward[metric].data[pos[0]] = weight
             self._reverse[metric].data[pos[1]] = weight
+
+    def on_weights(self, metric: str, changed: list[tuple[int, int, float]]) -> None:
+        """Many weights of one metric changed (a cost round): the same changes here."""
+        if self._structure != self.topo.structure_version or metric not in self._forward:
+            return
+        get = self._pos.get
+        found = [(p, w) for u, v, w in changed if (p := get((u, v))) is not None]
+        if found:
+            pos = np.array([p for p, _ in found], dtype=np.int64).reshape(-1, 2)
+            weights = np.array([w for _, w in found])
+            self._forward[metric].data[pos[:, 0]] = weights
+            self._reverse[metric].data[pos[:, 1]] = weights
 
     def distances(self, node: int, metric: str, towards: bool) -> np.ndarray:
         """Shortest distances from ``node`` to every node (or, ``towards``, from every

@@ -3,7 +3,8 @@
 Both listeners bind loopback when no host is given; a REST bind beyond loopback without
 a token refuses to start with a message saying why; one client holding 1,100 idle
 connections does not stop the REST server answering others within 1 s; deeply nested
-JSON is a 400."""
+JSON is a 400; oversized request headers (a 100 KiB line, 1,000 headers, an 80 KiB header
+block, a 10 KiB request line) get a 4xx and the server keeps answering."""
 
 from __future__ import annotations
 
@@ -112,3 +113,90 @@ def test_idle_connections_from_one_client_do_not_starve_the_rest_server(tmp_path
     assert status == 200 and health["status"] == "ok" and answer_s < 1.0
     assert open_now <= PER_CLIENT
     assert deep_status == 400
+
+
+# Eventlet's WSGI server and the standard library's header parser bound what a request
+# may carry before our code sees it; README "Security model" states these figures.
+MAX_HEADER_LINE = 8192  # bytes, CRLF included: eventlet.wsgi.MAX_HEADER_LINE (400 at it)
+MAX_HEADERS = 99  # http.client._MAXHEADERS = 100 lines, the blank line that ends them too
+MAX_HEADER_BLOCK = 65536  # bytes: eventlet.wsgi.MAX_TOTAL_HEADER_SIZE (400 beyond it)
+MAX_REQUEST_LINE = 8192  # bytes: eventlet.wsgi.MAX_REQUEST_LINE (414 at it)
+
+
+def _raw(port: int, head: bytes, timeout: float = 5.0) -> tuple[int | None, float]:
+    """Send ``head`` (a request without a body) on a fresh connection: (the status of the
+    answer, None when the server closed without one; seconds until it came)."""
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # it stopped reading and answered (or closed) before the end
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+    return (int(m.group(1)) if m else None), time.monotonic() - t0
+
+
+def _get(path: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers)]
+    return ("\r\n".join([*lines, "Connection: close"]) + "\r\n\r\n").encode()
+
+
+def test_oversized_request_headers_get_a_4xx_and_the_server_keeps_answering(
+    tmp_path: Path,
+) -> None:
+    # "Host" and "Connection" are two of the headers: fill up to the limits with the rest.
+    line_at_limit = "a" * (MAX_HEADER_LINE - len("X-Pad: ") - 3)  # 8,191 bytes with CRLF
+    cases = {
+        "100 KiB header line": (_get("/v1/health", [("X-Big", "a" * 100 * 1024)]), False),
+        "1,000 headers": (_get("/v1/health", [(f"X-H{i}", "1") for i in range(1000)]), False),
+        "80 KiB in 20 headers": (
+            _get("/v1/health", [(f"X-H{i}", "a" * 4096) for i in range(20)]),
+            False,
+        ),
+        "10 KiB request line": (_get("/v1/health?" + "a" * 10 * 1024, []), False),
+        "8,191-byte header line": (_get("/v1/health", [("X-Pad", line_at_limit)]), True),
+        "99 headers": (
+            _get("/v1/health", [(f"X-H{i}", "1") for i in range(MAX_HEADERS - 2)]),
+            True,
+        ),
+        "100 headers": (
+            _get("/v1/health", [(f"X-H{i}", "1") for i in range(MAX_HEADERS - 1)]),
+            False,
+        ),
+    }
+    ctl = lab.ControllerProcess(log_path=tmp_path / "ryu-manager.log")
+    ctl.start()
+    seen: dict[str, tuple[int | None, float, int, float]] = {}
+    try:
+        for name, (head, _) in cases.items():
+            status, took = _raw(ctl.rest_port, head)
+            t0 = time.monotonic()
+            after, _body = _request(ctl.rest_port, "127.0.0.1", "GET", "/v1/health")
+            seen[name] = (status, took, after, time.monotonic() - t0)
+        log = ctl.log_tail(400)
+    finally:
+        ctl.stop()
+    print("\n[rest] request header limits (eventlet + http.client defaults):")
+    for name, (status, took, after, after_s) in seen.items():
+        print(
+            f"  {name}: HTTP {status} in {took * 1e3:.0f} ms; /v1/health next: HTTP {after} "
+            f"in {after_s * 1e3:.0f} ms"
+        )
+    for name, (_head, allowed) in cases.items():
+        status, _took, after, after_s = seen[name]
+        assert after == 200 and after_s < 1.0, (name, after, after_s)
+        if allowed:
+            assert status == 200, (name, status)
+        else:
+            assert status is None or 400 <= status < 500, (name, status)
+    assert seen["100 KiB header line"][0] == 400
+    assert seen["1,000 headers"][0] == seen["100 headers"][0] == 431
+    assert seen["80 KiB in 20 headers"][0] == 400
+    assert seen["10 KiB request line"][0] == 414
+    assert "Traceback" not in log

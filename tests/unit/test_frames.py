@@ -25,11 +25,13 @@ from controller.southbound.frames import (
     parse_frame,
 )
 from testbed import fuzz_frames
+from testbed.alarm import Hang, bounded
 
 H1, H2 = "00:00:00:00:00:01", "0a:bb:cc:dd:ee:02"
 IP1, IP2 = "10.0.0.1", "10.0.0.2"
 FUZZ_FRAMES = int(os.environ.get("SDN_FUZZ_FRAMES", "80000"))
 FUZZ_SEED = int(os.environ.get("SDN_FUZZ_SEED", "20240"))
+FUZZ_SECONDS = float(os.environ.get("SDN_FUZZ_SECONDS", "15"))
 
 
 def ryu_frame(*protocols: object) -> bytes:
@@ -243,30 +245,69 @@ def test_is_multicast(mac: str, expected: bool) -> None:
     assert is_multicast(mac) is expected
 
 
-def test_tcp_option_of_length_zero_parses_fast() -> None:
-    # The frame that hangs ryu.lib.packet's TCP option loop: never give it to Ryu here.
-    data = fuzz_frames.tcp_option_len0_frame()
-    assert data[54:56] == b"\x02\x00"
+@pytest.mark.parametrize(
+    "kind", [fuzz_frames.TCP_OPT_EXPERIMENT, fuzz_frames.TCP_OPT_SACK], ids=["kind254", "sack"]
+)
+def test_tcp_option_of_length_zero_parses_fast(kind: int) -> None:
+    data = fuzz_frames.tcp_option_len0_frame(kind)
+    assert data[54:56] == bytes([kind, 0])
     timings = []
     for _ in range(5):
         start = time.perf_counter()
         frame = parse_frame(data)
         timings.append(time.perf_counter() - start)
     assert frame.ipv4 == Ipv4Info("10.0.0.1", "10.0.0.2", 6, 40000, 80)
-    print(f"\nTCP option length 0: best of 5 parses {min(timings) * 1e6:.1f} us")
+    # The baseline: ryu.lib.packet's TCP option loop never returns on this frame (stopped
+    # here by the fuzzers' interval timer after 0.2 s).
+    start = time.perf_counter()
+    with pytest.raises(Hang), bounded(0.2):
+        packet.Packet(data)
+    ryu_s = time.perf_counter() - start
+    print(
+        f"\nTCP option kind {kind} of length 0: best of 5 parses {min(timings) * 1e6:.1f} us; "
+        f"Ryu's parser still running when stopped after {ryu_s:.2f} s"
+    )
     assert min(timings) < 0.001
 
 
 def test_fuzz_every_input_parses_or_raises_frame_error_quickly() -> None:
+    """Bounded by count and by time; every call runs under the fuzzer's interval timer, so
+    a parse that never returns fails this test within the bound, not at pytest's timeout."""
     bound_s = fuzz_frames.DEFAULT_BOUND_S
-    report = fuzz_frames.run(FUZZ_FRAMES, FUZZ_SEED, bound_s=bound_s)
-    print(f"\nfuzz seed {FUZZ_SEED}: {report.summary(bound_s)}")
-    assert report.failures == [] and report.failed == 0
-    assert report.frames == FUZZ_FRAMES
+    report = fuzz_frames.run(FUZZ_FRAMES, FUZZ_SEED, seconds=FUZZ_SECONDS, bound_s=bound_s)
+    print(f"\nfuzz seed {FUZZ_SEED} (cap {FUZZ_SECONDS:g} s): {report.summary(bound_s)}")
+    assert report.failures == [] and report.failed == 0 and report.hangs == 0
+    # All of them, unless the time cap ended the run (a slow machine): then still plenty.
+    assert report.frames == FUZZ_FRAMES or report.elapsed_s >= FUZZ_SECONDS
+    assert report.frames >= min(FUZZ_FRAMES, 10_000)
+    assert report.elapsed_s < FUZZ_SECONDS + 1.0
     assert report.max_call_s < bound_s
     # The generator reaches every branch of the parser, not just the error paths.
     for kind in ("FrameError", "arp", "ipv4", "ipv4+ports", "lldp", "other", "vlan/ipv4+ports"):
         assert report.outcomes[kind] > 0, kind
+
+
+def test_fuzz_run_interrupts_a_parse_that_never_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parser regressed to Ryu's behaviour (no return on a TCP option of length 0) is
+    stopped at the per-call bound by the timer, reported as a hang, and the run goes on."""
+    hostile = {fuzz_frames.tcp_option_len0_frame(k) for k in (254, fuzz_frames.TCP_OPT_SACK)}
+
+    def regressed(data: bytes, lenient: bool = False) -> Frame:
+        while data in hostile:  # Ryu's TCP option loop: never returns
+            pass
+        return parse_frame(data, lenient=lenient)
+
+    monkeypatch.setattr(fuzz_frames, "parse_frame", regressed)
+    bound_s = fuzz_frames.DEFAULT_BOUND_S
+    start = time.perf_counter()
+    report = fuzz_frames.run(400, 1, seconds=20, bound_s=bound_s)  # 5 % unmutated seeds
+    took = time.perf_counter() - start
+    print(f"\nregressed parser: {report.summary(bound_s)}; run took {took:.2f} s")
+    assert report.hangs >= 1 and report.failed == report.hangs
+    assert all(f.startswith("hang") and any(h.hex() in f for h in hostile) for f in report.failures)
+    assert report.interrupted == report.hangs * (1 + len(fuzz_frames.RETRY_PAUSES_S))
+    assert report.frames == 400  # every other input still parsed
+    assert took < 10.0
 
 
 def test_lenient_parse_keeps_the_ethernet_part_of_a_bad_inner_header() -> None:

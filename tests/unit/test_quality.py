@@ -60,3 +60,18 @@ def test_windows_links_and_pooled_scores_match_the_definition() -> None:
     assert close(q.overall(), plain(pooled))
     q.keep_only([(1, 2)])
     assert set(q.links()) == {(1, 2)} and q.overall()["samples"] == 10
+
+
+def test_rows_grow_and_are_reused_keeping_every_links_window() -> None:
+    q = LiveQuality(window=4)
+    edges = [(i, i + 1) for i in range(300)]  # past the first allocation (64 rows)
+    for rnd in range(3):
+        q.begin_round()
+        for i, e in enumerate(edges):
+            q.measured(e, float(i + rnd))
+            q.predicted(e, float(i + rnd + 1), float(i + rnd))
+    assert all(q.link(e)["samples"] == 2 and q.link(e)["mae_ms"] == 0.0 for e in edges)
+    q.keep_only(edges[:10])
+    q.begin_round()
+    q.measured((999, 1000), 1.0)  # a new link takes a freed row: starts empty
+    assert q.link((999, 1000))["samples"] == 0 and len(q.links()) == 10
