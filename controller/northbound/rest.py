@@ -10,7 +10,9 @@ import json
 import logging
 import time
 from collections import Counter
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
 import eventlet
 import eventlet.wsgi
@@ -160,6 +162,58 @@ def _request_from(req: Any) -> api.Request:
 
 def register_rest(wsgi: Any, ctx: api.ApiContext) -> None:
     wsgi.register(RestController, {APP_KEY: ctx, WEB_KEY: WebParts(ctx)})
+    _served.append(ctx)
+
+
+_served: list[api.ApiContext] = []
+"""The API context this process serves (the WSGI server wraps its app with it)."""
+
+
+class FastApi:
+    """The ``/v1`` routes without Ryu's routing and webob layers: the WSGI environ becomes
+    an :class:`api.Request` as :func:`_request_from` makes it, :func:`api.handle` answers,
+    the reply goes out as :func:`_response` writes it (a unit test holds the two paths
+    equal). Everything else (the web view, ``/metrics``, HEAD) goes to ``app``. About half
+    of a path query's time was those layers."""
+
+    def __init__(self, app: Any, ctx: api.ApiContext) -> None:
+        self.app, self.ctx = app, ctx
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if not (path == "/v1" or path.startswith("/v1/")) or method == "HEAD":
+            return self.app(environ, start_response)
+        start = time.perf_counter()
+        try:
+            reply = api.handle(self.ctx, _request_from_environ(environ))
+        except (UnicodeDecodeError, ValueError) as exc:
+            reply = api.Reply(400, {"error": f"undecodable request: {exc}"})
+        except Exception as exc:  # never a traceback to the client
+            log.exception("REST request failed: %s %r", method, path)
+            reply = api.Reply(500, {"error": f"internal error: {type(exc).__name__}"})
+        body = json.dumps(reply.body, sort_keys=True, allow_nan=False).encode()
+        headers = [("Content-Type", "application/json"),
+                   ("Content-Length", str(len(body))), *reply.headers.items()]  # fmt: skip
+        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
+        self.ctx.rest.observe(method, reply.status, time.perf_counter() - start)
+        return [body]
+
+
+def _request_from_environ(environ: dict[str, Any]) -> api.Request:
+    """:func:`_request_from` on the bare environ."""
+    chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+    length = environ.get("CONTENT_LENGTH") or ""
+    has_body = chunked or (length.isdigit() and int(length) > 0)
+    body = environ["wsgi.input"].read(READ_LIMIT) if has_body else b""
+    path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
+               if k.startswith("HTTP_")}  # fmt: skip
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return api.Request(method=environ.get("REQUEST_METHOD", ""), path=path, query=query,
+                       headers=headers, body=body)  # fmt: skip
 
 
 class ClientLimit:
@@ -213,9 +267,10 @@ def harden_wsgi_server() -> None:
     def serve_forever(self: Any) -> None:
         self.logger = hub.LoggingWrapper()
         listener = ClientLimit(self.server, PER_CLIENT)
+        app = FastApi(self.handle, _served[-1]) if _served else self.handle
         eventlet.wsgi.server(
             listener,
-            self.handle,
+            app,
             self.logger,
             custom_pool=listener.pool(MAX_CONNECTIONS),
             socket_timeout=SOCKET_TIMEOUT_S,

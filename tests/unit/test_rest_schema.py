@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from ryu.app.wsgi import WSGIApplication
 
 from controller.northbound import api
-from controller.northbound.rest import register_rest
+from controller.northbound.rest import FastApi, register_rest
 from controller.northbound.view import ControllerView
 from tests.fakes import FakeNetwork
 from topologies import spec
@@ -26,14 +26,15 @@ from topologies import spec
 EXAMPLES = int(os.environ.get("SDN_SCHEMA_EXAMPLES", "25"))
 
 
-def make_app(token: str = "") -> tuple[WSGIApplication, FakeNetwork]:
+def make_app(token: str = "") -> tuple[Any, FakeNetwork]:
     net = FakeNetwork(spec.ring(6).to_networkx())
     net.discover()
     net.announce_all()
     net.deliver("h1", "h4")
     wsgi = WSGIApplication()
-    register_rest(wsgi, api.ApiContext(ControllerView(net.core), token=token))
-    return wsgi, net
+    ctx = api.ApiContext(ControllerView(net.core), token=token)
+    register_rest(wsgi, ctx)
+    return FastApi(wsgi, ctx), net  # as served: /v1 on the fast path, the rest Ryu's
 
 
 def wsgi_call(
