@@ -10,6 +10,7 @@ stats rounds, housekeeping) runs in ``hub.spawn`` loops with jitter.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import random
@@ -45,6 +46,9 @@ from controller.southbound.ryu_transport import STUCK_S, RyuTransport, room
 from controller.southbound.sessions import Claim, Sessions
 
 REST_CONTEXT = "wsgi"
+GC_THRESHOLDS = (2000, 10, 100)
+"""Python's collector: young objects per collection, then how often the older
+generations are looked at (defaults 700, 10, 10)."""
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 # Safe defaults: both listeners on loopback unless --ofp-listen-host/--wsapi-host say
@@ -168,6 +172,11 @@ class SdnController(app_manager.RyuApp):
             hub.spawn(self._loop, "stats round", self.config.stats_interval, self.core.stats_round),
             hub.spawn(self._flusher),
         ]
+        # Everything loaded so far lives as long as the process: out of the collector's
+        # way (a full collection of it paused the controller for ~70 ms under load), and
+        # young collections less often (GC_THRESHOLDS).
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         if self.ha is not None:
             self.logger.info("HA: group %s on %s as %s", self.config.ha_group,
                              self.config.ha_etcd, self.ha.instance)  # fmt: skip
