@@ -206,9 +206,12 @@ class ControllerCore:
 
     # ================================================================== periodic work
     def lldp_round(self, now: float) -> None:
-        """Echo requests (control RTTs for the delay estimate), then a probe per port."""
-        self._send(self.linkcost.echo_requests(now))
-        self._send(self.discovery.lldp_round(now))
+        """Echo requests (control RTTs for the delay estimate), then a probe per port; a
+        network probed in shares echoes the share's switches (each once per sweep)."""
+        probes = self.discovery.lldp_round(now)
+        share = {m.dpid for m in probes} if self.discovery.probe_period > 1 else None
+        self._send(self.linkcost.echo_requests(now, share))
+        self._send(probes)
 
     def stats_round(self, now: float) -> None:
         """Costs from the counters gathered since the last round, then the next round

@@ -106,9 +106,11 @@ class LinkCostService:
         """One port-stats request per switch (sent each stats interval)."""
         return [PortStatsRequest(d) for d in self.graph.switches()]
 
-    def echo_requests(self, now: float) -> list[Message]:
-        """Timestamped echo requests: the control RTT that latency estimates subtract."""
-        return [EchoRequest(d, echo_payload(now)) for d in self.graph.switches()]
+    def echo_requests(self, now: float, only: set[int] | None = None) -> list[Message]:
+        """Timestamped echo requests (to ``only`` these switches, if given): the control
+        RTT that latency estimates subtract."""
+        data = echo_payload(now)
+        return [EchoRequest(d, data) for d in self.graph.switches() if only is None or d in only]
 
     def on_port_stats(self, dpid: int, counters: list[PortCounters], now: float) -> list[LinkKey]:
         """Counters of ``dpid``'s ports: update the links leaving it. Returns the cables

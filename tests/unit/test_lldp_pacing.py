@@ -53,3 +53,30 @@ def test_links_are_found_and_live_through_the_stretched_timeout() -> None:
     net.block_lldp(1, 2)
     net.advance(cfg.link_timeout * 4 + 4 * cfg.lldp_interval)
     assert net.core.graph.graph.number_of_edges() == 10
+
+
+def test_echo_requests_follow_the_share() -> None:
+    """Under the budget every switch is echoed each round; over it, the share's switches
+    (each once per sweep), not every switch every round."""
+    from controller.southbound.messages import EchoRequest
+
+    def echoed(net: FakeNetwork) -> set[int]:
+        before = len(net.sent)
+        net.lldp_round()
+        return {m.dpid for m in net.sent[before:] if isinstance(m, EchoRequest)}
+
+    net = FakeNetwork(spec.ring(6).to_networkx())
+    net.discover()
+    assert echoed(net) == set(range(1, 7))
+    net = FakeNetwork(spec.ring(6).to_networkx(), config=Config(lldp_max_probes_per_s=5.0))
+    net.discover()
+    seen: set[int] = set()
+    for _ in range(net.core.discovery.probe_period):
+        before = len(net.sent)
+        net.lldp_round()
+        new = net.sent[before:]
+        share = {m.dpid for m in new if isinstance(m, PacketOut) and m.in_port == 0xFFFFFFFD}
+        echo = {m.dpid for m in new if isinstance(m, EchoRequest)}
+        assert echo == share and len(echo) < 6
+        seen |= echo
+    assert seen == set(range(1, 7))
