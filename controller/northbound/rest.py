@@ -162,11 +162,7 @@ def _request_from(req: Any) -> api.Request:
 
 def register_rest(wsgi: Any, ctx: api.ApiContext) -> None:
     wsgi.register(RestController, {APP_KEY: ctx, WEB_KEY: WebParts(ctx)})
-    _served.append(ctx)
-
-
-_served: list[api.ApiContext] = []
-"""The API context this process serves (the WSGI server wraps its app with it)."""
+    wsgi.sdn_api_context = ctx  # the WSGI server serves /v1 with it through FastApi
 
 
 class FastApi:
@@ -203,8 +199,11 @@ def _request_from_environ(environ: dict[str, Any]) -> api.Request:
     """:func:`_request_from` on the bare environ."""
     chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
     length = environ.get("CONTENT_LENGTH") or ""
-    has_body = chunked or (length.isdigit() and int(length) > 0)
-    body = environ["wsgi.input"].read(READ_LIMIT) if has_body else b""
+    size = int(length) if length.isdigit() else 0
+    if chunked or size > 0:  # never read past the body: a server's input may not stop there
+        body = environ["wsgi.input"].read(READ_LIMIT if chunked else min(size, READ_LIMIT))
+    else:
+        body = b""
     path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
     query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
     headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
@@ -267,7 +266,8 @@ def harden_wsgi_server() -> None:
     def serve_forever(self: Any) -> None:
         self.logger = hub.LoggingWrapper()
         listener = ClientLimit(self.server, PER_CLIENT)
-        app = FastApi(self.handle, _served[-1]) if _served else self.handle
+        ctx = getattr(self.handle, "sdn_api_context", None)
+        app = FastApi(self.handle, ctx) if ctx is not None else self.handle
         eventlet.wsgi.server(
             listener,
             app,
