@@ -9,6 +9,7 @@ request never changes state. dpids are 16-hex-digit strings, as in Ryu's own RES
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -296,8 +297,8 @@ class Route:
     def operation_id(self) -> str:
         return self.handler.__name__
 
-    @property
-    def regex(self) -> re.Pattern[str]:
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:  # built once: every request tries every route
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
         return re.compile(pattern)
 

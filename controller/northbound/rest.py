@@ -275,6 +275,7 @@ def harden_wsgi_server() -> None:
             custom_pool=listener.pool(MAX_CONNECTIONS),
             socket_timeout=SOCKET_TIMEOUT_S,
             keepalive=KEEPALIVE_IDLE_S,
+            log_output=False,  # no access-log line per request: /metrics counts them
         )
 
     hub.WSGIServer.serve_forever = serve_forever
