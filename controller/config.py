@@ -59,6 +59,11 @@ class Config:
     """A port whose link LLDP lost (while the port stayed up) is no access port this long."""
     stats_interval: float = 1.0
     """Seconds between port-statistics requests to each switch."""
+    stats_max_requests_per_s: float = 1000.0
+    """Port-stats requests sent per second at most: on a network with more switches than
+    that per ``stats_interval``, each round asks the next share of the switches (every
+    switch once per sweep); rates use the real time between two replies, and a port's
+    counters count as fresh for as many rounds as a sweep takes."""
     barrier_timeout: float = 2.0
     """Give up a path installation when a switch does not answer a barrier in time."""
     flood_dedup_window: float = 0.5
@@ -148,6 +153,7 @@ class Config:
             "host_move_quiet",
             "packet_in_rate",
             "stats_interval",
+            "stats_max_requests_per_s",
             "barrier_timeout",
             "former_link_hold",
             "host_timeout",

@@ -310,7 +310,7 @@ class ControllerCore:
     def _port_receiving(self, dpid: int, port: int, now: float) -> bool:
         """The switch port received traffic in its latest counters (a host there sends)."""
         t = self.linkcost.traffic.get(dpid, port)
-        fresh = 2 * self.config.stats_interval
+        fresh = self.linkcost.fresh_s()
         return bool(t and t.current and t.current.rx_bps > 0 and now - t.current.at <= fresh)
 
     def _send(self, msgs: Iterable[Message]) -> None:

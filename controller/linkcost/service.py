@@ -81,6 +81,9 @@ class LinkCostService:
         self.delays = DelayRing(TREND_SAMPLES)
         """Per directed link: its measured delay at each of the last cost rounds."""
         self._layout: Layout | None = None
+        self.stats_period = 1
+        """Rounds a sweep of port-stats requests takes (see ``stats_requests``)."""
+        self._stats_cursor = 0
         self.quality = LiveQuality()
         self.load_model()
 
@@ -103,8 +106,23 @@ class LinkCostService:
 
     # ------------------------------------------------------------------ polling
     def stats_requests(self) -> list[Message]:
-        """One port-stats request per switch (sent each stats interval)."""
-        return [PortStatsRequest(d) for d in self.graph.switches()]
+        """One port-stats request per switch each stats interval; or, when that is more
+        than ``stats_max_requests_per_s`` allows, to the next share of the switches
+        (every switch once per sweep of ``stats_period`` rounds)."""
+        switches = list(self.graph.switches())
+        budget = max(1, int(self.config.stats_max_requests_per_s * self.config.stats_interval))
+        if len(switches) <= budget:
+            self.stats_period, chosen = 1, switches
+        else:
+            self.stats_period = -(-len(switches) // budget)
+            start = self._stats_cursor % len(switches)
+            chosen = (switches[start:] + switches[:start])[:budget]
+            self._stats_cursor = start + budget
+        return [PortStatsRequest(d) for d in chosen]
+
+    def fresh_s(self) -> float:
+        """How long a port's counters count as current: two polls of it."""
+        return 2 * self.config.stats_interval * self.stats_period
 
     def echo_requests(self, now: float, only: set[int] | None = None) -> list[Message]:
         """Timestamped echo requests (to ``only`` these switches, if given): the control
@@ -118,7 +136,7 @@ class LinkCostService:
         if not self.graph.has_switch(dpid):
             return []
         self.traffic.update(dpid, counters, now)
-        fresh = 2 * self.config.stats_interval
+        fresh = self.fresh_s()
         working = []
         for key in self.graph.cables_from(dpid):
             tx, rx = self.traffic.get(dpid, key.src_port), self.traffic.get(key.dst, key.dst_port)
