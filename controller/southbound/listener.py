@@ -82,6 +82,8 @@ def recv_loop(dp: Any) -> None:
     while dp.state != DEAD_DISPATCHER:
         try:
             data = dp.socket.recv(RECV_CHUNK)
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            break  # the TLS peer is gone (Ryu's loop retried these for ever)
         except (TimeoutError, ssl.SSLError):  # a read timeout (eventlet: SSLError too)
             continue
         except (EOFError, OSError):
@@ -100,9 +102,11 @@ def recv_loop(dp: Any) -> None:
             if msg:
                 ev = ofp_event.ofp_msg_to_ev(msg)
                 dp.ofp_brick.send_event_to_observers(ev, dp.state)
-                for handler in dp.ofp_brick.get_handlers(ev):
-                    if dp.state in handler.callers[ev.__class__].dispatchers:
-                        handler(ev)
+                state = dp.state  # handlers chosen before any runs (one may change it)
+                handlers = [h for h in dp.ofp_brick.get_handlers(ev)
+                            if state in h.callers[ev.__class__].dispatchers]  # fmt: skip
+                for handler in handlers:
+                    handler(ev)
             count += 1
             if count > YIELD_EVERY:
                 count = 0

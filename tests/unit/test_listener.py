@@ -84,3 +84,18 @@ def test_a_dead_connection_stops_reading(monkeypatch: pytest.MonkeyPatch) -> Non
     dp = SimpleNamespace(state=DEAD_DISPATCHER, socket=ChunkedSocket(b"\x04" * 64, []))
     listener.recv_loop(dp)
     assert dp.socket.reads == 0
+
+
+def test_a_tls_peer_that_is_gone_ends_the_loop() -> None:
+    import ssl
+
+    class Gone:
+        reads = 0
+
+        def recv(self, n: int) -> bytes:
+            self.reads += 1
+            raise ssl.SSLEOFError("EOF occurred in violation of protocol")
+
+    dp = SimpleNamespace(state=MAIN_DISPATCHER, socket=Gone())
+    listener.recv_loop(dp)  # returns (Ryu's loop would spin on it for ever)
+    assert dp.socket.reads == 1
