@@ -25,6 +25,7 @@ from controller.southbound.messages import (
     Message,
     PacketOut,
 )
+from controller.sweep import Sweep
 
 PRIORITY_LLDP = 65000
 PRIORITY_MISS = 0
@@ -74,9 +75,12 @@ class DiscoveryService:
         self.counters = DiscoveryCounters()
         self._accepted: OrderedDict[tuple[int, int, float], float] = OrderedDict()
         """(dpid, port, sent_at) of accepted probes younger than ``probe_max_age``."""
-        self.probe_period = 1
+        self._sweep = Sweep()
+
+    @property
+    def probe_period(self) -> int:
         """LLDP rounds one sweep of every port takes (1 unless the probe rate is capped)."""
-        self._probe_cursor = 0
+        return self._sweep.period
 
     # ------------------------------------------------------------------ switches, ports
     def switch_up(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -126,14 +130,9 @@ class DiscoveryService:
             for p in sorted(self.graph.ports(dpid).values(), key=lambda p: p.port_no)
             if p.up
         ]
-        budget = max(1, int(self.config.lldp_max_probes_per_s * self.config.lldp_interval))
-        if len(ports) <= budget:
-            self.probe_period, chosen = 1, ports
-        else:
-            self.probe_period = -(-len(ports) // budget)
-            start = self._probe_cursor % len(ports)
-            chosen = (ports[start:] + ports[:start])[:budget]
-            self._probe_cursor = start + budget
+        chosen = self._sweep.share(
+            ports, int(self.config.lldp_max_probes_per_s * self.config.lldp_interval)
+        )
         return [
             PacketOut(dpid, OFPP_CONTROLLER, (p.port_no,),
                       build_probe(dpid, p.port_no, p.hw_addr, now, self.probe_key))

@@ -33,6 +33,7 @@ from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, LinkState
 from controller.network.weights import link_weight
 from controller.southbound.messages import EchoRequest, Message, PortStatsRequest
+from controller.sweep import Sweep
 
 log = logging.getLogger("controller.linkcost")
 OTHERS_NOISE = 0.1
@@ -81,9 +82,7 @@ class LinkCostService:
         self.delays = DelayRing(TREND_SAMPLES)
         """Per directed link: its measured delay at each of the last cost rounds."""
         self._layout: Layout | None = None
-        self.stats_period = 1
-        """Rounds a sweep of port-stats requests takes (see ``stats_requests``)."""
-        self._stats_cursor = 0
+        self._sweep = Sweep()
         self.quality = LiveQuality()
         self.load_model()
 
@@ -109,16 +108,13 @@ class LinkCostService:
         """One port-stats request per switch each stats interval; or, when that is more
         than ``stats_max_requests_per_s`` allows, to the next share of the switches
         (every switch once per sweep of ``stats_period`` rounds)."""
-        switches = list(self.graph.switches())
-        budget = max(1, int(self.config.stats_max_requests_per_s * self.config.stats_interval))
-        if len(switches) <= budget:
-            self.stats_period, chosen = 1, switches
-        else:
-            self.stats_period = -(-len(switches) // budget)
-            start = self._stats_cursor % len(switches)
-            chosen = (switches[start:] + switches[:start])[:budget]
-            self._stats_cursor = start + budget
-        return [PortStatsRequest(d) for d in chosen]
+        budget = int(self.config.stats_max_requests_per_s * self.config.stats_interval)
+        return [PortStatsRequest(d) for d in self._sweep.share(list(self.graph.switches()), budget)]
+
+    @property
+    def stats_period(self) -> int:
+        """Rounds a sweep of port-stats requests takes (see ``stats_requests``)."""
+        return self._sweep.period
 
     def fresh_s(self) -> float:
         """How long a port's counters count as current: two polls of it."""

@@ -7,31 +7,16 @@ import json
 from typing import Any
 
 import pytest
-from ryu.app.wsgi import WSGIApplication
 
 from controller.northbound import api
-from controller.northbound.rest import FastApi, register_rest
-from controller.northbound.view import ControllerView
-from tests.fakes import FakeNetwork
-from tests.unit.test_rest_schema import wsgi_call
-from topologies import spec
+from tests.unit.test_rest_schema import make_app, wsgi_call
 
 TIME_KEYS = ("age", "uptime", "since", "_at", "_s")
 
 
 def apps(token: str) -> tuple[Any, Any]:
     """Two identical networks: one served through Ryu's stack, one through FastApi."""
-    out = []
-    for fast in (False, True):
-        net = FakeNetwork(spec.ring(6).to_networkx())
-        net.discover()
-        net.announce_all()
-        net.deliver("h1", "h4")
-        wsgi = WSGIApplication()
-        ctx = api.ApiContext(ControllerView(net.core), token=token)
-        register_rest(wsgi, ctx)
-        out.append(FastApi(wsgi, ctx) if fast else wsgi)
-    return out[0], out[1]
+    return make_app(token, fast=False)[0], make_app(token)[0]
 
 
 def timeless(value: Any) -> Any:

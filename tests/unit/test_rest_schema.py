@@ -26,7 +26,7 @@ from topologies import spec
 EXAMPLES = int(os.environ.get("SDN_SCHEMA_EXAMPLES", "25"))
 
 
-def make_app(token: str = "") -> tuple[Any, FakeNetwork]:
+def make_app(token: str = "", fast: bool = True) -> tuple[Any, FakeNetwork]:
     net = FakeNetwork(spec.ring(6).to_networkx())
     net.discover()
     net.announce_all()
@@ -34,7 +34,8 @@ def make_app(token: str = "") -> tuple[Any, FakeNetwork]:
     wsgi = WSGIApplication()
     ctx = api.ApiContext(ControllerView(net.core), token=token)
     register_rest(wsgi, ctx)
-    return FastApi(wsgi, ctx), net  # as served: /v1 on the fast path, the rest Ryu's
+    # as served: /v1 on the fast path, the rest Ryu's (``fast=False``: all Ryu's)
+    return (FastApi(wsgi, ctx) if fast else wsgi), net
 
 
 def wsgi_call(
