@@ -259,18 +259,9 @@ class SdnController(app_manager.RyuApp):
         self.core.on_port_status(dpid, port, time.monotonic(), deleted)
 
     # ----------------------------------------------------------------- switch messages
-    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
-    @from_holder
-    def _packet_in(self, msg, dpid: int):
-        in_port = msg.match.get("in_port")
-        if in_port is not None:  # OpenFlow 1.3 always sets it; a switch that does not: ignored
-            self.core.on_packet_in(dpid, in_port, bytes(msg.data), time.monotonic())
-
-    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
-    @from_holder
-    def _barrier_reply(self, msg, dpid: int):
-        self.core.on_barrier_reply(dpid, msg.xid, time.monotonic())
-
+    # Packet-ins, barrier replies, port-stats and echo replies never reach Ryu's event
+    # queue: controller.southbound.fastpath handles them (see __init__); so do errors,
+    # but for experimenter errors (below).
     @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
     @from_holder
     def _flow_removed(self, msg, dpid: int):
@@ -278,26 +269,11 @@ class SdnController(app_manager.RyuApp):
         timed_out = msg.reason in (ofproto.OFPRR_IDLE_TIMEOUT, ofproto.OFPRR_HARD_TIMEOUT)
         self.core.on_flow_removed(dpid, msg.cookie, timed_out)
 
-    @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
-    @from_holder
-    def _port_stats(self, msg, dpid: int):
-        counters = [ofp.port_counters(s) for s in msg.body]
-        self.core.on_port_stats(dpid, counters, time.monotonic())
-
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     @from_holder
     def _flow_stats(self, msg, dpid: int):
         flows = [ofp.flow_counters(s) for s in msg.body]
         self.core.on_flow_stats(dpid, flows, time.monotonic())
-
-    @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
-    @flushing
-    def _echo_reply(self, ev):
-        now = time.monotonic()
-        self.sessions.heard(ev.msg.datapath, now)  # a contested holder answering, maybe
-        dpid = self.sessions.owner(ev.msg.datapath)
-        if dpid is not None:
-            self.core.on_echo_reply(dpid, bytes(ev.msg.data or b""), now)
 
     @set_ev_cls(ofp_event.EventOFPMeterFeaturesStatsReply, MAIN_DISPATCHER)
     @from_holder
