@@ -133,7 +133,7 @@ class SdnController(app_manager.RyuApp):
         self.core = ControllerCore(self.config, self.transport, nonce=secrets.randbits(128))
         self.core.extra_counters += [self.sessions.counters, self.transport.counters]
         self._draining = False
-        self._flush_due, self._flush_wanted = False, hub.Event()
+        self._flush_due = False
         rest_url = f"http://{cfg.CONF.wsapi_host}:{cfg.CONF.wsapi_port}"
         self.ha = member_from_config(self.config, rest_url)
         self.transport.passive = self.ha is not None  # a group member starts as standby
@@ -149,6 +149,7 @@ class SdnController(app_manager.RyuApp):
             self.sessions, self.transport, self.core, self._switch_error, self._flush_soon
         )
         ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message, fast=fast)
+        listener.set_after_read(self._after_read)
         wsapi_host = cfg.CONF.wsapi_host
         if wsapi_host not in LOOPBACK and not self.config.rest_token:
             raise SystemExit(
@@ -170,7 +171,6 @@ class SdnController(app_manager.RyuApp):
             hub.spawn(self._loop, "LLDP round", self.config.lldp_interval, self.core.lldp_round),
             hub.spawn(self._loop, "housekeeping", 0.2, self._housekeeping, jitter=False),
             hub.spawn(self._loop, "stats round", self.config.stats_interval, self.core.stats_round),
-            hub.spawn(self._flusher),
         ]
         # Everything loaded so far lives as long as the process: out of the collector's
         # way (a full collection of it paused the controller for ~70 ms under load), and
@@ -294,20 +294,17 @@ class SdnController(app_manager.RyuApp):
     # ----------------------------------------------------------------- sending
     def _flush_soon(self) -> None:
         """Send what the core queued once the connection's greenlet has handled all it
-        read: a batch of replies leaves as one write per switch."""
-        if not self._flush_due:
-            self._flush_due = True
-            self._flush_wanted.set()
+        read (:meth:`_after_read`): a batch of replies leaves as one write per switch."""
+        self._flush_due = True
 
-    def _flusher(self) -> None:
-        while True:
-            self._flush_wanted.wait()
-            self._flush_wanted.clear()
-            self._flush_due = False
-            try:
-                self._flush()
-            except Exception:  # the flusher must outlive a defect
-                self.logger.exception("flush")
+    def _after_read(self) -> None:
+        if not self._flush_due:
+            return
+        self._flush_due = False
+        try:
+            self._flush()
+        except Exception:  # a defect of ours must not end the switch's connection
+            self.logger.exception("flush")
 
     def _flush(self) -> None:
         """Send what the core queued; what a full switch queue did not take is drained by

@@ -145,21 +145,13 @@ class PairPlan:
 def pair_flows(plan: PairPlan, config: Config) -> list[FlowAdd]:
     """Every flow of the pair, both directions (match in_port, eth_src, eth_dst)."""
     flows = []
+    priority, idle, hard = config.flow_priority, config.idle_timeout, config.hard_timeout
     for direction in DIRECTIONS:
         src, dst = plan.key.ends(direction)
+        cookie = plan.cookie(direction)
         for hop in plan.hops[direction]:
-            flows.append(
-                FlowAdd(
-                    hop.dpid,
-                    Match(in_port=hop.in_port, eth_src=src, eth_dst=dst),
-                    hop.out_port,
-                    config.flow_priority,
-                    plan.cookie(direction),
-                    config.idle_timeout,
-                    config.hard_timeout,
-                    notify_removal=True,
-                )
-            )
+            match = Match(hop.in_port, src, dst)
+            flows.append(FlowAdd(hop.dpid, match, hop.out_port, priority, cookie, idle, hard, True))
     return flows
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, KeysView
 
 from controller.config import Config
 from controller.forwarding.plan import (
@@ -40,6 +40,7 @@ from controller.forwarding.records import (
     observe_ingress_counters,
 )
 from controller.forwarding.reoptimize import Verdict, WhatIf, describe_moves, evaluate
+from controller.forwarding.table import PairTable
 from controller.hosts.table import Host
 from controller.network.graph import NetworkGraph
 from controller.routing.paths import Router
@@ -88,11 +89,11 @@ class ForwardingRuntime:
         self.host_of = host_of
         self.metric = metric
         self.transport = transport
-        self.pairs: dict[PairKey, PairRecord] = {}
+        self.table = PairTable()
+        self.pairs: dict[PairKey, PairRecord] = self.table.records  # read-only: see table
         self.counters = ForwardingCounters()
         self.results: deque[InstallResult] = deque(maxlen=RESULT_HISTORY)
         """The latest install outcomes (for tests and diagnostics)."""
-        self._by_pair_id: dict[int, PairKey] = {}  # index over pairs: _put/_pop only
         self._waits = BarrierWaits()
         self.pair_ids = pair_ids or PairIds()
         self._xids = itertools.count(XID_BASE)
@@ -105,15 +106,14 @@ class ForwardingRuntime:
     def record(self, a: str, b: str) -> PairRecord | None:
         return self.pairs.get(PairKey.of(a, b))
 
-    def hosts_in_use(self) -> set[str]:
-        return {mac for key in self.pairs for mac in key}
+    def hosts_in_use(self) -> KeysView[str]:
+        return self.table.hosts()
 
     def installing(self) -> list[PairKey]:
-        return sorted(k for k, r in self.pairs.items() if r.install is not None)
+        return sorted(r.key for r in self.table.busy() if r.install is not None)
 
     def record_of(self, pair_id: int) -> PairRecord | None:
-        key = self._by_pair_id.get(pair_id)
-        return self.pairs.get(key) if key is not None else None
+        return self.table.by_pair_id(pair_id)
 
     def adopt(self, record: PairRecord) -> None:
         """Take over a pair whose flows a switch already holds (found by adoption)."""
@@ -151,8 +151,7 @@ class ForwardingRuntime:
                 self._install(key, now)
 
     def drop_hosts(self, macs: list[str]) -> None:
-        gone = set(macs)
-        for key in [k for k in self.pairs if k.a in gone or k.b in gone]:
+        for key in self.table.keys_of(macs):
             self.drop(key)
 
     def drop_at_port(self, dpid: int, port: int) -> None:
@@ -202,7 +201,7 @@ class ForwardingRuntime:
         """Stages whose barrier did not come back in time fail; so does (a backstop) any
         installation older than all its stages plus one are allowed to take. Moved-from
         paths whose drain time is over are deleted."""
-        for record in list(self.pairs.values()):
+        for record in self.table.busy():
             for msg in record.retire_due(now):
                 self.transport.send(msg)
             run = record.install
@@ -295,6 +294,7 @@ class ForwardingRuntime:
             log.info("%s", line)
         stages = move_stages(old.plan(), record.plan(), self.config)
         record.install = Install.one_by_one(stages, now)
+        self.table.mark_busy(record)
         self._send_step(record, now)
         return True
 
@@ -329,12 +329,13 @@ class ForwardingRuntime:
                 last_move_at=old.last_move_at,
             )  # fmt: skip
         else:
-            pair_id = self.pair_ids.allocate(self._by_pair_id)
+            pair_id = self.pair_ids.allocate(self.table.pair_ids())
             record = PairRecord(key, pair_id, 1, paths, hops, PairState.INSTALLING, now)
         self._put(record)
         self.counters.installs_started += 1
         stages = install_stages(record.plan(), self.config, sender or Direction.A_TO_B)
         record.install = Install.ingress_last(stages, started=now)
+        self.table.mark_busy(record)
         if stages:
             self._send_step(record, now)
         else:
@@ -368,6 +369,7 @@ class ForwardingRuntime:
         record.state = PairState.INSTALLED
         if record.previous is not None:  # a move: its old path drains, then goes
             record.retire_at = (now or 0.0) + MOVE_DRAIN_S
+            self.table.mark_busy(record)
         record.installed_at = now
         self.counters.paths_installed += 1
         held, record.held = record.held, []
@@ -389,12 +391,10 @@ class ForwardingRuntime:
         return record if waiting.get(dpid) == xid else None
 
     def _put(self, record: PairRecord) -> None:
-        self.pairs[record.key] = record
-        self._by_pair_id[record.pair_id] = record.key
+        self.table.put(record)
 
     def _pop(self, key: PairKey) -> PairRecord | None:
-        record = self.pairs.pop(key, None)
+        record = self.table.pop(key)
         if record is not None:
-            self._by_pair_id.pop(record.pair_id, None)
             self._waits.forget(record.install)
         return record

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from controller.config import Config
@@ -176,7 +176,7 @@ class HostService:
                     forgotten.append(mac)
         return forgotten
 
-    def tick(self, now: float, in_use: set[str]) -> None:
+    def tick(self, now: float, in_use: Container[str]) -> None:
         """Forget old flood fingerprints; once a second, age out silent hosts."""
         horizon = now - self.config.flood_dedup_window
         while self._recent_floods and next(iter(self._recent_floods.values())) < horizon:
@@ -185,7 +185,7 @@ class HostService:
             self._last_sweep = now
             self._age(now, in_use)
 
-    def _age(self, now: float, in_use: set[str]) -> None:
+    def _age(self, now: float, in_use: Container[str]) -> None:
         """Forget hosts silent for ``host_timeout`` that no installed route uses."""
         for host in self.table.all():
             if host.mac in in_use:

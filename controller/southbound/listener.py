@@ -1,16 +1,23 @@
-"""The OpenFlow listener and connection reader that replace Ryu 4.34's.
+"""The OpenFlow listener, connection reader and writer that replace Ryu 4.34's.
 
 Its listener (``ryu.controller.controller.StreamServer``) had two defects, found at
 scale and with TLS: see :class:`OpenFlowListener`. Its reader read a header, then the
 rest of that one message: two system calls and two trips through the hub per message;
-:func:`recv_loop` reads what the socket has. :func:`install` puts both in place.
+:func:`recv_loop` reads what the socket has, and tells a hook when it has handled a
+read (the shell sends the replies then). Its writer was a greenlet per switch fed by a
+queue: every write cost a queue hand-over and a greenlet switch; :func:`write_now`
+writes at once when nothing of the switch's waits, and :func:`send_loop` (the queue's
+writer, as Ryu's) joins what is queued into one write. :func:`install` puts them in
+place.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from ryu.base import app_manager  # noqa: F401  (first: Ryu's controller module needs it loaded)
@@ -20,6 +27,7 @@ from ryu.controller.handler import DEAD_DISPATCHER
 from ryu.lib import hub
 from ryu.ofproto import ofproto_parser
 
+LOG = logging.getLogger("controller.southbound")
 TLS_HANDSHAKE_S = 10.0
 OFP_LISTEN_BACKLOG = 1024
 """Pending OpenFlow connections the kernel queues (eventlet's default is 50: 1,000
@@ -74,6 +82,17 @@ YIELD_EVERY = 2048
 """Messages handled in a row before other greenlets get a turn (as Ryu's loop)."""
 
 
+_after_read: list[Callable[[], None]] = []
+"""Called once the messages of a read are handled (see :func:`set_after_read`)."""
+
+
+def set_after_read(hook: Callable[[], None] | None) -> None:
+    """``hook()`` runs on the connection's greenlet after the messages of each read are
+    handled: what they caused leaves in one write per switch, with no other greenlet in
+    between (None: no hook)."""
+    _after_read[:] = [hook] if hook is not None else []
+
+
 def recv_loop(dp: Any) -> None:
     """``Datapath._recv_loop``, reading up to ``RECV_CHUNK`` bytes at a time and handing
     every complete message in them to the (guarded) parser, in order, as Ryu's does."""
@@ -112,9 +131,66 @@ def recv_loop(dp: Any) -> None:
                 count = 0
                 hub.sleep(0)
         del buf[:at]
+        for hook in _after_read:
+            hook()
+
+
+SEND_JOIN = 64
+"""Queued writes joined into one by :func:`send_loop`."""
+
+
+def send_loop(dp: Any) -> None:
+    """``Datapath._send_loop``: the writer of the switch's queue (as Ryu's, with its
+    clean-up), joining what is queued into one write, and marking the connection busy
+    while a write is under way so that :func:`write_now` never cuts in."""
+    try:
+        while dp.state != DEAD_DISPATCHER:
+            buf, close_socket = dp.send_q.get()
+            dp._send_q_sem.release()
+            dp.sdn_writing = True
+            parts = [buf]
+            while not close_socket and len(parts) < SEND_JOIN and not dp.send_q.empty():
+                more, close_socket = dp.send_q.get_nowait()
+                dp._send_q_sem.release()
+                parts.append(more)
+            dp.socket.sendall(parts[0] if len(parts) == 1 else b"".join(parts))
+            dp.sdn_writing = False
+            if close_socket:
+                break
+    except (TimeoutError, OSError) as exc:  # as Ryu's: the reader sees the connection end
+        LOG.debug("sending to %s failed: %r", getattr(dp, "address", "?"), exc)
+    finally:
+        q, dp.send_q = dp.send_q, None
+        try:
+            while q.get(block=False):
+                dp._send_q_sem.release()
+        except hub.QueueEmpty:
+            pass
+        dp._close_write()
+
+
+def write_now(dp: Any, data: bytes) -> bool | None:
+    """Write ``data`` to the switch's socket at once, without yielding, when nothing of
+    the switch's is queued or being written (else None: queue it as usual). What the
+    socket did not take is queued behind it. True when all of it is sent or queued,
+    False when the connection is closing."""
+    q = dp.send_q
+    if q is None or getattr(dp, "sdn_writing", False) or q.qsize():
+        return None
+    raw = getattr(getattr(dp, "socket", None), "fd", None)
+    if type(raw) is not socket.socket:  # TLS (or a stub): the writer greenlet's job
+        return None
+    try:
+        sent = raw.send(data)
+    except BlockingIOError:
+        sent = 0
+    except OSError:
+        return False  # the reader sees the connection end
+    return True if sent == len(data) else bool(dp.send(data[sent:]))
 
 
 def install() -> None:
     """Ryu's controller uses this module's listener and connection reader."""
     ryu_controller.StreamServer = OpenFlowListener
     ryu_controller.Datapath._recv_loop = ryu_controller._deactivate(recv_loop)
+    ryu_controller.Datapath._send_loop = send_loop

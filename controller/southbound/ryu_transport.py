@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.southbound import ofp
+from controller.southbound.listener import write_now
 from controller.southbound.messages import (
     EchoRequest,
     FlowAdd,
@@ -101,7 +102,12 @@ class RyuTransport:
         dp = self.datapaths.get(msg.dpid)
         if dp is None or self.passive:
             return False
-        if isinstance(msg, FlowAdd):  # struct-built: the flow-setup hot path
+        if type(msg) is FlowAdd:  # struct-built: the flow-setup hot path
+            box = self._boxes.get(msg.dpid)
+            if box is not None and box.dp is dp and len(box.queue) < MAX_OUTBOX:
+                box.queue.append(ofp.encode_flow_add(msg, xid or 0))
+                self._waiting[msg.dpid] = None
+                return True
             return self._queue(msg.dpid, dp, ofp.encode_flow_add(msg, xid or 0), False)
         if isinstance(msg, PacketOut):  # struct-built too: probes, floods, released packets
             return self._queue(msg.dpid, dp, ofp.encode_packet_out(msg, xid or 0), True)
@@ -147,18 +153,23 @@ class RyuTransport:
                 del self._boxes[dpid], self._waiting[dpid]
                 continue
             dp: Any = box.dp
+            queue = box.queue
             n = 0
-            for _ in range(min(room(dp), len(box.queue))):
-                if not box.queue:
+            for _ in range(min(room(dp), len(queue))):
+                if not queue:
                     break
-                item = box.queue.popleft()
+                item = queue.popleft()
                 count = 1
-                if isinstance(item, bytes):  # one write for a run of encoded messages
-                    run = [item]
-                    while box.queue and isinstance(box.queue[0], bytes) and len(run) < MAX_BATCH:
-                        run.append(box.queue.popleft())
-                    count = len(run)
-                    ok = dp.send(b"".join(run) if count > 1 else item)
+                if type(item) is bytes:  # one write for a run of encoded messages
+                    if queue and type(queue[0]) is bytes:
+                        run = [item]
+                        while queue and type(queue[0]) is bytes and len(run) < MAX_BATCH:
+                            run.append(queue.popleft())
+                        count = len(run)
+                        item = b"".join(run)
+                    ok = write_now(dp, item)
+                    if ok is None:
+                        ok = dp.send(item)
                 else:
                     ok = dp.send_msg(item)
                 if ok is False:
