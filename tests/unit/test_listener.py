@@ -99,3 +99,96 @@ def test_a_tls_peer_that_is_gone_ends_the_loop() -> None:
     dp = SimpleNamespace(state=MAIN_DISPATCHER, socket=Gone())
     listener.recv_loop(dp)  # returns (Ryu's loop would spin on it for ever)
     assert dp.socket.reads == 1
+
+
+# ---------------------------------------------------------------------- the writer
+class Writer(SimpleNamespace):
+    """A Datapath's sending side: Ryu's queue and semaphore, a socket with a raw ``fd``."""
+
+    def __init__(self, raw: Any) -> None:
+        from ryu.lib import hub
+
+        super().__init__(state=MAIN_DISPATCHER, address=("127.0.0.1", 1))
+        self.send_q = hub.Queue(16)
+        self._send_q_sem = hub.BoundedSemaphore(16)
+        self.socket = SimpleNamespace(fd=raw, sendall=raw.sendall)
+        self.closed_write = False
+
+    def send(self, buf: bytes, close_socket: bool = False) -> bool:
+        self._send_q_sem.acquire()
+        self.send_q.put((buf, close_socket))
+        return True
+
+    def _close_write(self) -> None:
+        self.closed_write = True
+
+
+def _pair() -> tuple[Any, Any]:
+    import socket
+
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.settimeout(5)
+    return a, b
+
+
+def _read(sock: Any, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        out += sock.recv(n - len(out))
+    return out
+
+
+def test_write_now_writes_at_once_when_nothing_waits() -> None:
+    a, b = _pair()
+    dp = Writer(a)
+    assert listener.write_now(dp, b"hello") is True
+    assert _read(b, 5) == b"hello" and dp.send_q.qsize() == 0
+
+
+def test_write_now_steps_aside_while_anything_of_the_switch_waits() -> None:
+    a, b = _pair()
+    dp = Writer(a)
+    dp.send(b"first")
+    assert listener.write_now(dp, b"second") is None  # behind what is queued
+    dp.send_q.get_nowait()
+    dp.sdn_writing = True  # the writer greenlet is in the middle of a write
+    assert listener.write_now(dp, b"second") is None
+    dp.sdn_writing, dp.send_q = False, None  # closing
+    assert listener.write_now(dp, b"second") is None
+
+
+def test_what_the_socket_does_not_take_is_queued_behind_in_order() -> None:
+    a, b = _pair()
+    dp = Writer(a)
+    big = bytes(range(256)) * 40_000  # far more than a socket buffer holds
+    assert listener.write_now(dp, big) is True
+    assert dp.send_q.qsize() == 1  # the rest, for the writer
+    dp.send(b"tail", close_socket=True)
+    import threading
+
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(_read(b, len(big) + 4)))
+    reader.start()
+    a.setblocking(True)  # the writer greenlet's green socket waits; a plain one blocks
+    listener.send_loop(dp)  # writes the rest, then the tail, then ends (close_socket)
+    reader.join(10)
+    assert got == [big + b"tail"]
+    assert dp.closed_write and dp.send_q is None
+
+
+def test_the_writer_joins_what_is_queued_into_one_write() -> None:
+    a, b = _pair()
+    dp = Writer(a)
+    writes: list[bytes] = []
+    dp.socket.sendall = lambda data: (writes.append(data), a.sendall(data))
+    for i in range(5):
+        dp.send(bytes([i]) * 3, close_socket=i == 4)
+    listener.send_loop(dp)
+    assert writes == [b"".join(bytes([i]) * 3 for i in range(5))]
+    assert _read(b, 15) == writes[0]
+
+
+def test_a_tls_socket_is_left_to_the_writer() -> None:
+    dp = Writer(SimpleNamespace(send=lambda data: len(data), sendall=lambda data: None))
+    assert listener.write_now(dp, b"x") is None
