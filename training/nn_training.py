@@ -28,42 +28,46 @@ import numpy.typing as npt
 
 from controller.linkcost.nn import (
     FORMAT_VERSION,
+    Activation,
     ArrayLike,
+    Dense,
     FloatArray,
     NeuralNetwork,
     Standardizer,
     as_float_array,
     check_finite,
     get_activation,
-    sigmoid,
 )
 
 # --------------------------------------------------------------------------- derivatives
+# Each f' is written with the layer's output a = f(z), which the forward pass keeps, so
+# backpropagation never evaluates f again; the values are those of f'(z) (see the test).
 
 
-def sigmoid_derivative(z: FloatArray) -> FloatArray:
-    """d sigmoid / dz = s (1 - s)."""
-    s = sigmoid(z)
-    return s * (1.0 - s)
+def sigmoid_derivative(a: FloatArray, out: FloatArray) -> FloatArray:
+    """d sigmoid / dz = s (1 - s) for s = sigmoid(z), into ``out``."""
+    np.subtract(1.0, a, out=out)
+    return np.multiply(a, out, out=out)
 
 
-def relu_derivative(z: FloatArray) -> FloatArray:
-    """1 where z > 0, else 0 (the subgradient 0 is used at the kink z == 0)."""
-    return (z > 0).astype(np.float64)
+def relu_derivative(a: FloatArray, out: FloatArray) -> FloatArray:
+    """1 where z > 0 (exactly where relu(z) > 0), else 0 (the subgradient 0 at z == 0)."""
+    return np.greater(a, 0.0, out=out)
 
 
-def tanh_derivative(z: FloatArray) -> FloatArray:
-    """d tanh / dz = 1 - tanh(z)^2."""
-    t = np.tanh(z)
-    return 1.0 - t * t
+def tanh_derivative(a: FloatArray, out: FloatArray) -> FloatArray:
+    """d tanh / dz = 1 - tanh(z)^2, into ``out``."""
+    np.multiply(a, a, out=out)
+    return np.subtract(1.0, out, out=out)
 
 
-def identity_derivative(z: FloatArray) -> FloatArray:
-    """d z / dz = 1."""
-    return np.ones_like(z, dtype=np.float64)
+def identity_derivative(a: FloatArray, out: FloatArray) -> FloatArray:
+    """d z / dz = 1 (backpropagation skips the multiplication by it)."""
+    out.fill(1.0)
+    return out
 
 
-DERIVATIVES: dict[str, Callable[[FloatArray], FloatArray]] = {
+DERIVATIVES: dict[str, Callable[[FloatArray, FloatArray], FloatArray]] = {
     "sigmoid": sigmoid_derivative,
     "relu": relu_derivative,
     "tanh": tanh_derivative,
@@ -72,8 +76,15 @@ DERIVATIVES: dict[str, Callable[[FloatArray], FloatArray]] = {
 
 
 def activation_derivative(name: str) -> Callable[[FloatArray], FloatArray]:
-    """d f / dz of the activation ``name`` (aliases such as "linear" accepted)."""
-    return DERIVATIVES[get_activation(name).name]
+    """d f / dz as a function of z, for the activation ``name`` (aliases such as "linear"
+    accepted)."""
+    activation = get_activation(name)
+    of_output = DERIVATIVES[activation.name]
+
+    def derivative(z: FloatArray) -> FloatArray:
+        return of_output(activation.forward(z), np.empty(np.shape(z)))
+
+    return derivative
 
 
 # --------------------------------------------------------------------------- scaling
@@ -107,10 +118,16 @@ LOSS_FUNCTIONS: dict[str, Callable[[FloatArray, FloatArray], float]] = {
 }
 
 
-def loss_gradient(loss_name: str, out: FloatArray, t: FloatArray) -> FloatArray:
-    """dL/d(out) for L = sum (out - t)^2, divided by the element count for the mean."""
-    d_out = 2.0 * (out - t)
-    return d_out / out.size if loss_name == "mse" else d_out
+def loss_gradient(
+    loss_name: str, out: FloatArray, t: FloatArray, into: FloatArray | None = None
+) -> FloatArray:
+    """dL/d(out) for L = sum (out - t)^2, divided by the element count for the mean;
+    written into ``into`` when given."""
+    d_out = np.subtract(out, t, out=into)
+    d_out *= 2.0
+    if loss_name == "mse":
+        d_out /= d_out.size
+    return d_out
 
 
 # --------------------------------------------------------------------------- backprop
@@ -134,32 +151,111 @@ def parameters(net: NeuralNetwork) -> list[FloatArray]:
     return [p for layer in net.layers for p in (layer.weights, layer.biases)]
 
 
-def backpropagate(net: NeuralNetwork, x: FloatArray, t: FloatArray) -> Gradients:
-    """Gradients of the loss on scaled inputs x and targets t, by the chain rule.
+def _activate_in_place(activation: Activation, z: FloatArray) -> None:
+    """z = f(z), overwriting z (the same values as ``activation.forward``)."""
+    if activation.name == "tanh":
+        np.tanh(z, out=z)
+    elif activation.name == "relu":
+        np.maximum(z, 0.0, out=z)
+    elif activation.name != "identity":
+        z[...] = activation.forward(z)
 
-    Forward pass keeping every layer's z and a, then from the output back to the input:
-    dL/dz = dL/da * f'(z); dL/dW = a_below^T dL/dz; dL/db = sum over samples of dL/dz;
-    dL/da_below = dL/dz W^T.
+
+def _times_derivative(name: str, d_act: FloatArray, act: FloatArray, scratch: FloatArray) -> None:
+    """d_act *= f'(z) in place, for the layer's output act = f(z)."""
+    if name != "identity":  # f' = 1
+        d_act *= DERIVATIVES[name](act, scratch)
+
+
+class Passes:
+    """The forward and backward pass over batches of ``rows`` samples, written into arrays
+    allocated once: every layer's output a, dL/da and a scratch array.
+
+    Training runs these thousands of times; fresh arrays on every call cost more than the
+    arithmetic for a network this small (and page faults for the whole training set).
     """
-    zs: list[FloatArray] = []
-    acts: list[FloatArray] = [x]  # acts[i] is the input of layer i
-    for layer in net.layers:
-        z = layer.pre_activation(acts[-1])
-        zs.append(z)
-        acts.append(layer.activation.forward(z))
-    out = acts[-1]
-    loss = LOSS_FUNCTIONS[net.loss_name](out, t)
 
-    d_act = loss_gradient(net.loss_name, out, t)
-    grad_w: list[FloatArray] = [np.empty(0)] * len(net.layers)
-    grad_b: list[FloatArray] = [np.empty(0)] * len(net.layers)
-    for i in range(len(net.layers) - 1, -1, -1):
-        layer = net.layers[i]
-        delta = d_act * activation_derivative(layer.activation.name)(zs[i])  # dL/dz_i
-        grad_w[i] = acts[i].T @ delta  # dL/dW_i: z_i = a_{i-1} W_i + b_i
-        grad_b[i] = delta.sum(axis=0)  # dL/db_i
-        d_act = delta @ layer.weights.T  # dL/da_{i-1}, for the layer below
+    def __init__(self, net: NeuralNetwork, rows: int):
+        self.rows = rows
+        self._widths = [layer.n_outputs for layer in net.layers]
+        self.acts = [np.empty((rows, w)) for w in self._widths]  # acts[i]: output of layer i
+        self._d_acts: list[FloatArray] = []  # dL/da_i, allocated by the first backward
+        self._scratch: list[FloatArray] = []
+
+    def forward(self, layers: Sequence[Dense], x: FloatArray) -> FloatArray:
+        """a_i = f(a_{i-1} W_i + b_i) layer by layer; the output layer's a (kept here)."""
+        a = x
+        for layer, out in zip(layers, self.acts, strict=True):
+            np.matmul(a, layer.weights, out=out)
+            out += layer.biases
+            _activate_in_place(layer.activation, out)
+            a = out
+        return a
+
+    def backward(
+        self,
+        layers: Sequence[Dense],
+        x: FloatArray,
+        t: FloatArray,
+        loss_name: str,
+        grad_w: Sequence[FloatArray],
+        grad_b: Sequence[FloatArray],
+    ) -> None:
+        """After ``forward(layers, x)``: dL/dW_i and dL/db_i into grad_w[i], grad_b[i].
+
+        From the output back to the input, by the chain rule: dL/dz = dL/da * f'(z);
+        dL/dW = a_below^T dL/dz; dL/db = sum over samples of dL/dz; dL/da_below = dL/dz W^T.
+        """
+        if not self._d_acts:
+            self._d_acts = [np.empty((self.rows, w)) for w in self._widths]
+            self._scratch = [np.empty((self.rows, w)) for w in self._widths]
+        loss_gradient(loss_name, self.acts[-1], t, into=self._d_acts[-1])
+        for i in range(len(layers) - 1, -1, -1):
+            d = self._d_acts[i]
+            _times_derivative(layers[i].activation.name, d, self.acts[i], self._scratch[i])
+            below = x if i == 0 else self.acts[i - 1]  # z_i = a_{i-1} W_i + b_i
+            np.matmul(below.T, d, out=grad_w[i])
+            np.add.reduce(d, axis=0, out=grad_b[i])  # np.sum without its wrappers
+            if i > 0:  # the input layer's dL/dx is not needed
+                np.matmul(d, layers[i].weights.T, out=self._d_acts[i - 1])
+
+
+def backpropagate(net: NeuralNetwork, x: FloatArray, t: FloatArray) -> Gradients:
+    """Gradients of the loss on scaled inputs x and targets t, by the chain rule
+    (``Passes.backward``, the code ``fit`` runs)."""
+    passes = Passes(net, x.shape[0])
+    loss = LOSS_FUNCTIONS[net.loss_name](passes.forward(net.layers, x), t)
+    grad_w = [np.empty_like(layer.weights) for layer in net.layers]
+    grad_b = [np.empty_like(layer.biases) for layer in net.layers]
+    passes.backward(net.layers, x, t, net.loss_name, grad_w, grad_b)
     return Gradients(grad_w, grad_b, loss)
+
+
+class ParameterVector:
+    """Every weight and bias of a network in one vector, the layers' arrays being views
+    of it, and a gradient vector of the same layout: an optimiser then updates the whole
+    network with one call per operation rather than one per array."""
+
+    def __init__(self, net: NeuralNetwork):
+        self._layers = net.layers
+        self.values: FloatArray = np.concatenate([p.ravel() for p in parameters(net)])
+        self.grads: FloatArray = np.zeros_like(self.values)
+        self.grad_w: list[FloatArray] = []
+        self.grad_b: list[FloatArray] = []
+        offset = 0
+        for layer in self._layers:
+            w_shape, b_size = layer.weights.shape, layer.biases.size
+            end = offset + layer.weights.size
+            layer.weights = self.values[offset:end].reshape(w_shape)
+            self.grad_w.append(self.grads[offset:end].reshape(w_shape))
+            layer.biases = self.values[end : end + b_size]
+            self.grad_b.append(self.grads[end : end + b_size])
+            offset = end + b_size
+
+    def detach(self) -> None:
+        """Give the layers arrays of their own again (after training)."""
+        for layer in self._layers:
+            layer.weights, layer.biases = layer.weights.copy(), layer.biases.copy()
 
 
 # --------------------------------------------------------------------------- optimisers
@@ -374,18 +470,32 @@ class TrainableNetwork(NeuralNetwork):
         step = n if batch_size is None else min(batch_size, n)
         result = TrainingResult(epochs_run=0, final_loss=float("nan"))
         best_val = math.inf
-        best_params = self._snapshot()
         stale_epochs = 0
         self.loss_history = []
         self.val_loss_history = []
+        params = ParameterVector(self)
+        best_params = params.values.copy()
+        passes: dict[int, Passes] = {}  # by batch size: the mini-batches, the last, x, xv
 
+        def passes_for(rows: int) -> Passes:
+            if rows not in passes:
+                passes[rows] = Passes(self, rows)
+            return passes[rows]
+
+        # Each epoch's shuffled copy of the training set, sliced into the mini-batches.
+        x_order, t_order = (np.empty(x.shape), np.empty(t.shape)) if step < n else (x, t)
         for epoch in range(1, epochs + 1):
-            order = self._shuffle_rng.permutation(n) if step < n else np.arange(n)
+            if step < n:
+                order = self._shuffle_rng.permutation(n)
+                np.take(x, order, axis=0, out=x_order)
+                np.take(t, order, axis=0, out=t_order)
             for start in range(0, n, step):
-                idx = order[start : start + step]
-                grads = backpropagate(self, x[idx], t[idx])
-                opt.step(parameters(self), grads.flat())
-            train_loss = loss_fn(self._forward(x), t)
+                xb, tb = x_order[start : start + step], t_order[start : start + step]
+                batch = passes_for(xb.shape[0])
+                batch.forward(self.layers, xb)
+                batch.backward(self.layers, xb, tb, self.loss_name, params.grad_w, params.grad_b)
+                opt.step([params.values], [params.grads])
+            train_loss = loss_fn(passes_for(n).forward(self.layers, x), t)
             if not math.isfinite(train_loss):
                 self._restore(saved)
                 self.input_scaler, self.target_scaler = saved_scalers
@@ -398,10 +508,11 @@ class TrainableNetwork(NeuralNetwork):
             result.epochs_run = epoch
 
             if validation is not None:
-                val_loss = loss_fn(self._forward(xv), tv)
+                val_loss = loss_fn(passes_for(xv.shape[0]).forward(self.layers, xv), tv)
                 self.val_loss_history.append(val_loss)
                 if val_loss < best_val - min_delta:
-                    best_val, best_params, stale_epochs = val_loss, self._snapshot(), 0
+                    best_val, stale_epochs = val_loss, 0
+                    best_params[...] = params.values
                 else:
                     stale_epochs += 1
                 if patience is not None and stale_epochs >= patience:
@@ -409,7 +520,8 @@ class TrainableNetwork(NeuralNetwork):
                     break
 
         if patience is not None:
-            self._restore(best_params)
+            params.values[...] = best_params
+        params.detach()
         result.final_loss = self.loss_history[-1]
         result.best_val_loss = best_val if validation is not None else None
         result.loss_history = list(self.loss_history)

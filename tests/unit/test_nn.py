@@ -541,6 +541,61 @@ def test_every_optimizer_descends_and_is_deterministic(optimizer: str) -> None:
     assert runs[0].metadata["training"]["optimizer"] == optimizer
 
 
+def _textbook_fit(
+    model: TrainableNetwork, X: np.ndarray, y: np.ndarray, epochs: int, optimizer: str
+) -> None:
+    """The plain loop: fresh arrays for every mini-batch of 16, z kept for f'(z), one
+    optimiser update per array (mse loss, no scaling, fit's shuffle stream)."""
+    rng = np.random.default_rng(np.random.SeedSequence(model.seed).spawn(2)[1])
+    params = [p for layer in model.layers for p in (layer.weights, layer.biases)]
+    opt = {"sgd": GradientDescent(0.05), "momentum": Momentum(0.01), "adam": Adam(0.01)}
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 16):
+            idx = order[start : start + 16]
+            acts, zs = [X[idx]], []
+            for layer in model.layers:
+                zs.append(acts[-1] @ layer.weights + layer.biases)
+                acts.append(layer.activation.forward(zs[-1]))
+            d_act = 2.0 * (acts[-1] - y[idx]) / acts[-1].size
+            grads: list[np.ndarray] = []
+            for i in range(len(model.layers) - 1, -1, -1):
+                layer = model.layers[i]
+                delta = d_act * activation_derivative(layer.activation.name)(zs[i])
+                grads = [acts[i].T @ delta, delta.sum(axis=0), *grads]
+                d_act = delta @ layer.weights.T
+            opt[optimizer].step(params, grads)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_fit_computes_what_the_textbook_loop_computes(optimizer: str, activation: str) -> None:
+    """fit's preallocated passes and single parameter vector change no number."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(70, 3)), rng.normal(size=(70, 2))
+    layers = [3, 6, 5, 2]
+    acts = [activation, activation, "identity"]
+    fitted = TrainableNetwork(layers, acts, seed=8, loss="mse")
+    fitted.fit(
+        X,
+        y,
+        epochs=6,
+        learning_rate={"sgd": 0.05, "momentum": 0.01, "adam": 0.01}[optimizer],
+        batch_size=16,
+        normalize_inputs=False,
+        optimizer=optimizer,
+    )
+    reference = TrainableNetwork(layers, acts, seed=8, loss="mse")
+    _textbook_fit(reference, X, y, 6, optimizer)
+    for got, want in zip(fitted.layers, reference.layers, strict=True):
+        np.testing.assert_allclose(got.weights, want.weights, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(got.biases, want.biases, rtol=1e-12, atol=1e-15)
+    # Trained, the layers hold arrays of their own (not views of one training vector).
+    arrays = [p for layer in fitted.layers for p in (layer.weights, layer.biases)]
+    for i, a in enumerate(arrays):
+        assert a.flags.owndata and not any(np.shares_memory(a, b) for b in arrays[i + 1 :])
+
+
 def test_unknown_optimizer_is_rejected() -> None:
     net = TrainableNetwork([2, 2, 1], ["tanh", "identity"])
     with pytest.raises(ValueError, match="optimizer"):
