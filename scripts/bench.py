@@ -323,23 +323,40 @@ def bench_stats(res: Results, quick: bool) -> None:
 
 # ----------------------------------------------------------------------------- nn
 def bench_nn(res: Results, quick: bool) -> None:
+    import contextlib
+
     from training import train_model
 
     data = ROOT / "data" / "linkcost.csv"
     x, y, s = train_model.load(data)
     train, val, test = train_model.split_by_scenario(x, y, s, 0)
-    t0 = time.perf_counter()
-    net, _ = train_model.train_numpy(train, val, "log1p", 0)
-    ours_s = time.perf_counter() - t0
+    # Both networks train in this process, one after the other, on the same split and
+    # with the same thread pools: one BLAS/OpenMP thread each. Matrices this small gain
+    # little from a second thread, and on a 2-core machine shared with other work the
+    # spinning threads made both times swing 2-3x from run to run.
+    threads: dict[str, int] = {}
+    limits: Any = contextlib.nullcontext()
+    try:  # scikit-learn's thread pools loaded first, so that the limit covers them too
+        import sklearn.neural_network  # noqa: F401
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn: no baseline either
+        pass
+    else:
+        limits = threadpool_limits(1)
+        threads = {Path(p["filepath"]).name: p["num_threads"] for p in threadpool_info()}
+    with limits:
+        t0 = time.perf_counter()
+        net, _ = train_model.train_numpy(train, val, "log1p", 0)
+        ours_s = time.perf_counter() - t0
+        sk = train_model.train_sklearn(train, "log1p", 0)
     ours = train_model.scores(test.y, train_model.from_target(net.predict(test.x)[:, 0], "log1p"))
-    sk = train_model.train_sklearn(train, "log1p", 0)
-    res.add("nn", "NumPy network training time", ours_s, "s")
+    res.add("nn", "NumPy network training time", ours_s, "s", threads=threads)
     res.add("nn", "NumPy network test RMSE", ours["rmse_ms"], "ms")
     res.add("nn", "NumPy network test R²", ours["r2"], "")
     if sk is not None:
         model, sk_s = sk
         theirs = train_model.scores(test.y, train_model.from_target(model.predict(test.x), "log1p"))
-        res.add("nn", "MLPRegressor training time", sk_s, "s")
+        res.add("nn", "MLPRegressor training time", sk_s, "s", threads=threads)
         res.add("nn", "MLPRegressor test RMSE", theirs["rmse_ms"], "ms")
         res.add("nn", "MLPRegressor test R²", theirs["r2"], "")
         res.add(
