@@ -25,6 +25,7 @@ import eventlet
 from controller.northbound.httphead import (
     HEAD_LIMIT,
     HEADER_BLOCK_LIMIT,
+    HEADER_COUNT_LIMIT,
     HEADER_LINE_LIMIT,
     REQUEST_LINE_LIMIT,
     HttpError,
@@ -179,11 +180,10 @@ class Connection:
             except ValueError:
                 raise HttpError(400, "chunked body: bad chunk size") from None
             if size == 0:
-                while self._read_line(deadline, HEADER_LINE_LIMIT):  # trailers, bounded
-                    size_read += 1
-                    if size_read > self.body_limit + HEADER_BLOCK_LIMIT:
-                        return b"".join(parts), False
-                return b"".join(parts), True
+                for _ in range(HEADER_COUNT_LIMIT):  # trailers: read past, as many as headers
+                    if not self._read_line(deadline, HEADER_LINE_LIMIT):
+                        return b"".join(parts), True
+                raise HttpError(431, f"more than {HEADER_COUNT_LIMIT - 1} trailer lines")
             if size_read + size > self.body_limit:
                 parts.append(self._read_exact(min(size, self.body_limit - size_read), deadline))
                 return b"".join(parts)[: self.body_limit], False

@@ -63,7 +63,8 @@ def connect(port: int) -> Any:
 
 def read_replies(s: Any, n: int) -> list[tuple[int, dict[str, str], bytes]]:
     """``n`` replies off a connection (each with a Content-Length)."""
-    buf, out = b"", []
+    buf = b""
+    out: list[tuple[int, dict[str, str], bytes]] = []
     while len(out) < n:
         while b"\r\n\r\n" not in buf:
             chunk = s.recv(65536)
@@ -170,6 +171,8 @@ def test_a_body_over_the_limit_reaches_the_app_cut_and_the_connection_closes(
         (b"PUT / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         (b"PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
         (b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        (b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", 400),
+        (b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: 1\r\n" * 100, 431),
     ],
 )
 def test_refused_requests_get_a_json_4xx_and_a_close(
