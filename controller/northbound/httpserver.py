@@ -217,7 +217,10 @@ class Connection:
     def serve(self) -> None:
         try:
             while self._serve_one():
-                pass
+                # A client that sends its next request at once would find it already
+                # there: green recv then never yields, and this connection would hold the
+                # loop (other clients, the switches) for as long as it keeps asking.
+                eventlet.sleep(0)
         except HttpError as err:
             try:
                 self.sock.settimeout(self.socket_timeout)
