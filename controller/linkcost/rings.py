@@ -31,6 +31,7 @@ class Ring:
         self._free: list[int] = []
         self.layout = 0
         """Bumped when a key gets or loses its row (for caches of row lookups)."""
+        self._slots: dict[int, np.ndarray] = {}
 
     def row(self, key: Hashable) -> int:
         """The key's row, allocated (empty) on first use."""
@@ -77,12 +78,32 @@ class Ring:
     def last(self, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The last ``n`` samples of each row, oldest first: ``(values, valid)`` of shapes
         ``(len(rows), n, fields)`` and ``(len(rows), n)``; a row of -1 has none."""
+        at, valid = self._window(rows, n)
+        return self.data.reshape(-1, self.data.shape[2])[at.T], valid.T
+
+    def last_fields(
+        self, rows: np.ndarray, n: int, fields: tuple[int, ...]
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """:meth:`last` of only these fields, sample-major: one ``(n, len(rows))`` array
+        per field, and ``valid`` of that shape (a cost round reads few fields of many
+        samples: a gather costs per value, and a reduction over a row's samples is
+        several times faster along whole rows)."""
+        at, valid = self._window(rows, n)
+        flat, base = self.data.reshape(-1), at * self.data.shape[2]
+        return [flat[base + f] for f in fields], valid
+
+    def _window(self, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample-major, shape ``(n, len(rows))``: the flat sample index (row * depth +
+        slot) of each row's last ``n`` samples, oldest first, and which hold a sample."""
         safe = np.where(rows >= 0, rows, 0)
-        k = np.arange(n)
-        pos = (self.head[safe][:, None] - n + k[None, :]) % self.depth
+        slots = self._slots.get(n)
+        if slots is None:  # by head: the ring slots of the last n samples, oldest first
+            heads = np.arange(self.depth)[None, :]
+            slots = self._slots[n] = (heads - n + np.arange(n)[:, None]) % self.depth
+        at = slots[:, self.head[safe]] + safe * self.depth
         count = np.where(rows >= 0, self.count[safe], 0)
-        valid = k[None, :] >= (n - np.minimum(count, n))[:, None]
-        return self.data[safe[:, None], pos], valid
+        valid = np.arange(n)[:, None] >= n - np.minimum(count, n)
+        return at, valid
 
 
 class PortRing(Ring):
@@ -110,9 +131,10 @@ class DelayRing(Ring):
     def push_rows(
         self, keys: list[Hashable], at: float, delay_ms: np.ndarray, rows: np.ndarray | None = None
     ) -> None:
-        """One sample for each of ``keys`` (distinct), taken at ``at``; ``rows``: their rows
-        as looked up before (-1: none yet)."""
-        if not keys:
+        """One sample for each of the links (distinct), taken at ``at``: by their ``rows``
+        as looked up before, or by their ``keys`` (needed only without ``rows``, or where
+        one is -1: a link without a row yet)."""
+        if not len(delay_ms):
             return
         if rows is None or (rows < 0).any():
             rows = np.fromiter((self.row(k) for k in keys), dtype=np.int64, count=len(keys))

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -19,6 +17,7 @@ from controller.config import Config
 from controller.linkcost.batch import feature_matrix, switch_overload
 from controller.linkcost.features import FEATURE_NAMES, TREND_SAMPLES
 from controller.linkcost.latency import LatencyEstimator, echo_payload, echo_sent_at
+from controller.linkcost.layout import Layout, current_layout
 from controller.linkcost.model import (
     CostModel,
     LoadCurve,
@@ -31,7 +30,7 @@ from controller.linkcost.rings import DelayRing
 from controller.linkcost.stats import PortCounters, TrafficStats
 from controller.network.graph import NetworkGraph
 from controller.network.model import LinkKey, LinkState
-from controller.network.weights import link_weight
+from controller.network.weights import cost_weight_array, link_weight
 from controller.southbound.messages import EchoRequest, Message, PortStatsRequest
 from controller.sweep import Sweep
 
@@ -44,25 +43,6 @@ UNMEASURED_MS = 1.0
 """Delay assumed for a link with neither a prediction nor a measurement."""
 
 Edge = tuple[int, int]
-
-
-@dataclass
-class Layout:
-    """Which row of each array a link or port of the cost round uses (see
-    :meth:`LinkCostService._current_layout`)."""
-
-    key: tuple[int, ...]
-    edges: list[tuple[int, int, Any]]
-    keys: list[Edge]
-    states: list[LinkState]
-    quality_rows: np.ndarray
-    end_rows: np.ndarray
-    end_switch: np.ndarray
-    switches: int
-    tx_rows: np.ndarray
-    rx_rows: np.ndarray
-    delay_rows: np.ndarray
-    src_switch: np.ndarray
 
 
 class LinkCostService:
@@ -190,23 +170,26 @@ class LinkCostService:
         their cost is 1 + their measured delay / ``cost_ms_per_hop``, never below the
         highest idle predicted link's. Returns how many links were predicted.
 
-        All on arrays (see :mod:`controller.linkcost.batch`): about 10 ms at 4,000 links.
+        All on arrays (see :mod:`controller.linkcost.batch`), the cost weights too (the
+        graph is told them with the figures): a few ms at 4,000 links.
         """
-        g = self.graph
         lay = self._current_layout()
-        edges, keys, states, n = lay.edges, lay.keys, lay.states, len(lay.edges)
+        states, n = lay.states, len(lay.edges)
         self.quality.begin_round()
-        latency = np.array([np.nan if st.latency_ms is None else st.latency_ms for st in states])
+        latency = np.array([st.latency_ms for st in states], dtype=float)  # None: NaN
+        capacity = np.array([st.capacity_bps for st in states], dtype=float)
         measured = ~np.isnan(latency)
         q_rows = lay.quality_rows
         self.quality.measured_rows(q_rows[measured], latency[measured])
+        delay_rows = lay.delay_rows[measured]
         self.delays.push_rows(
-            [keys[i] for i in np.flatnonzero(measured)],
+            [lay.keys[i] for i in np.flatnonzero(measured)] if (delay_rows < 0).any() else [],
             now,
             latency[measured],
-            lay.delay_rows[measured],
+            delay_rows,
         )
-        x, ok = self._features(self._current_layout(), states)
+        lay = self._current_layout()  # links measured for the first time have rows now
+        x, ok = self._features(lay, capacity)
         predicted_ms = np.full(n, np.nan)
         floor_ms = 0.0  # the highest predicted delay of an idle link
         if self.model is not None and ok.any():
@@ -224,14 +207,19 @@ class LinkCostService:
         ms_per_hop = self.config.cost_ms_per_hop
         predicted_cost = np.where(has, _costs(predicted_ms, ms_per_hop), np.nan)
         fallback_cost = np.full(n, np.nan)
+        weights = {}
         if self.config.model_fallback == "delay":
             base = np.where(measured, latency, UNMEASURED_MS)
             fallback_cost = np.where(has, np.nan, _costs(np.maximum(base, floor_ms), ms_per_hop))
-        good = ok.tolist()
-        g.update_links(
-            edges,
-            features=[r if k else None for r, k in zip(list(x), good, strict=True)],  # row views
-            features_at=[now if k else None for k in good],
+            weights["cost"] = _cost_weights(states, predicted_cost, fallback_cost)
+        features: list[np.ndarray | None] = list(x)  # row views
+        for i in np.flatnonzero(~ok).tolist():
+            features[i] = None
+        self.graph.update_links(
+            lay.edges,
+            weights,
+            features=features,
+            features_at=_optional(np.where(ok, now, np.nan)),
             predicted_cost=_optional(predicted_cost),
             predicted_latency_ms=_optional(predicted_ms),
             fallback_cost=_optional(fallback_cost),
@@ -247,41 +235,12 @@ class LinkCostService:
         return predicted
 
     def _current_layout(self) -> Layout:
-        """The round's index arrays: rebuilt only when links, ports or ring rows change."""
-        g, ring = self.graph, self.traffic.ring
-        key = (g.structure_version, g.ports_version, ring.layout, self.delays.layout)
-        if self._layout is not None and self._layout.key == key:
-            return self._layout
-        edges = list(g.graph.edges(data=True))
-        keys = [(u, v) for u, v, _ in edges]
-        live = set(keys)
-        self.delays.forget([e for e in self.delays.rows if e not in live])
-        self.quality.keep_only(live)
-        states: list[LinkState] = [data["state"] for _, _, data in edges]
-        switches = list(g.switches())
-        index = {d: i for i, d in enumerate(switches)}
-        ends = [(d, p) for d in switches for p in g.ports(d)]
-        self._layout = Layout(
-            key=(g.structure_version, g.ports_version, ring.layout, self.delays.layout),
-            edges=edges,
-            keys=keys,
-            states=states,
-            quality_rows=self.quality.row_array(keys),
-            end_rows=ring.lookup(ends),
-            end_switch=np.fromiter((index[d] for d, _ in ends), dtype=np.int64, count=len(ends)),
-            switches=len(switches),
-            tx_rows=ring.lookup(
-                (u, st.src_port) for (u, _, _), st in zip(edges, states, strict=True)
-            ),
-            rx_rows=ring.lookup(
-                (v, st.dst_port) for (_, v, _), st in zip(edges, states, strict=True)
-            ),
-            delay_rows=self.delays.lookup(keys),
-            src_switch=np.fromiter((index[u] for u, _ in keys), dtype=np.int64, count=len(keys)),
+        self._layout = current_layout(
+            self._layout, self.graph, self.traffic.ring, self.delays, self.quality
         )
         return self._layout
 
-    def _features(self, lay: Layout, states: list[LinkState]) -> tuple[np.ndarray, np.ndarray]:
+    def _features(self, lay: Layout, capacity_bps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every link's feature vector (see :func:`~controller.linkcost.batch.feature_matrix`)."""
         ring = self.traffic.ring
         return feature_matrix(
@@ -290,7 +249,7 @@ class LinkCostService:
             lay.tx_rows,
             lay.rx_rows,
             lay.delay_rows,
-            np.array([st.capacity_bps for st in states], dtype=float),
+            capacity_bps,
             switch_overload(ring, lay.end_rows, lay.end_switch, lay.switches),
             lay.src_switch,
         )
@@ -386,7 +345,27 @@ class LinkCostService:
 
 def _optional(values: np.ndarray) -> list[float | None]:
     """NaN as None (a field the round did not set)."""
-    return [None if math.isnan(v) else v for v in values.tolist()]
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return list(out.tolist())
+
+
+def _cost_weights(
+    states: list[LinkState], predicted_cost: np.ndarray, fallback_cost: np.ndarray
+) -> list[float]:
+    """The links' weights under ``cost`` (fallback ``delay``) once the round has set these
+    costs (NaN: none), as :func:`~controller.network.weights.link_weight` gives them."""
+    override = np.full(len(states), np.nan)
+    has_override = np.zeros(len(states), dtype=bool)
+    for i, st in enumerate(states):
+        if st.cost_override is not None:  # rare: an operator's
+            override[i], has_override[i] = st.cost_override, True
+    w = cost_weight_array(
+        (override, has_override),
+        (predicted_cost, ~np.isnan(predicted_cost)),
+        (fallback_cost, ~np.isnan(fallback_cost)),
+    )
+    return list(w.tolist())
 
 
 def _costs(latency_ms: np.ndarray, ms_per_hop: float) -> np.ndarray:

@@ -1,32 +1,25 @@
 """The network as a networkx ``DiGraph``: switches, their ports, and directed links.
 
-One edge per direction. Each edge carries its ports, capacity, live traffic figures
-and a weight per routing metric (see :mod:`controller.routing.paths`). Plain logic: no Ryu.
+One edge per direction, found by LLDP (the cables it crosses both ways). Each edge
+carries its ports, capacity, live traffic figures and a weight per routing metric (see
+:mod:`controller.network.weighted`). Plain logic: no Ryu.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import networkx as nx
-
-from controller.config import METRICS, Config
+from controller.config import Config
 from controller.network.model import OFPP_MAX, LinkKey, LinkState, PortInfo, TopologyChange
-from controller.network.weights import (
-    affected_metrics,
-    cost_weights,
-    link_weight,
-    link_weights,
-)
+from controller.network.weighted import WeightedGraph
+from controller.network.weights import link_weights
 
 
-class NetworkGraph:
+class NetworkGraph(WeightedGraph):
     """Switches, ports and links; updated from discovery and port events."""
 
     def __init__(self, config: Config | None = None) -> None:
-        self.config = config or Config()
-        self.graph: nx.DiGraph = nx.DiGraph()
+        super().__init__(config or Config())
         self.cables: dict[LinkKey, float] = {}
         """Every directed cable LLDP has crossed recently -> when; the graph holds one per
         switch pair and direction, parallel cables are kept here."""
@@ -40,19 +33,8 @@ class NetworkGraph:
         They are not access ports for ``former_link_hold`` seconds: the cable may still
         be there (probes lost in a full queue), and a frame still in flight on it must
         not make a host appear on a switch port."""
-        self.structure_version = 0
-        """Bumped when switches, ports that carry links, or links change."""
         self.ports_version = 0
         """Bumped when a switch's set of ports changes."""
-        self._affects = affected_metrics(self.config.model_fallback)
-        self.weight_listeners: list[Callable[[int, int, str, float], None]] = []
-        """Told of every weight change (src, dst, metric, weight): views kept in step."""
-        self.batch_weight_listeners: list[Callable[[str, list[tuple[int, int, float]]], None]] = []
-        """The same for :meth:`update_links`: (metric, [(src, dst, weight), ...])."""
-        self._versions: dict[str, int] = dict.fromkeys(METRICS, 0)
-        """Per metric: bumped by a change of structure or of a weight under that metric
-        (path caches of other metrics stay valid: counters move ``utilization``, not
-        ``hop``)."""
 
     # ------------------------------------------------------------------ switches
     def add_switch(self, dpid: int, ports: list[PortInfo], now: float) -> TopologyChange:
@@ -190,10 +172,6 @@ class NetworkGraph:
         )
 
     # ------------------------------------------------------------------ links
-    def _key(self, u: int, v: int) -> LinkKey:
-        s: LinkState = self.graph.edges[u, v]["state"]
-        return LinkKey(u, s.src_port, v, s.dst_port)
-
     def can_link(self, key: LinkKey) -> bool:
         """Could a cable join these ends: two known switches, known up ports?"""
         if key.src not in self.graph or key.dst not in self.graph or key.src == key.dst:
@@ -258,80 +236,6 @@ class NetworkGraph:
                 if end not in self._by_end:
                     self.former_link_ports[end] = now
 
-    def version(self, metric: str) -> int:
-        """Changes whenever a path computed under ``metric`` may change (for caches)."""
-        return self._versions[metric]
-
-    def _structure_changed(self) -> None:
-        self.structure_version += 1
-        for metric in self._versions:
-            self._versions[metric] += 1
-
-    def update_link(self, src: int, dst: int, **figures: Any) -> None:
-        """The one way to change what an edge carries (traffic, delay, predictions,
-        override): sets the :class:`LinkState` fields and recomputes the edge's weights,
-        bumping the version of exactly the metrics whose weight changed."""
-        data = self.graph.edges[src, dst]
-        state: LinkState = data["state"]
-        metrics: set[str] = set()
-        for name, value in figures.items():
-            if not hasattr(state, name):
-                raise AttributeError(f"LinkState has no field {name!r}")
-            setattr(state, name, value)
-            metrics.update(self._affects.get(name, METRICS))
-        self._reweigh(src, dst, data, metrics)
-
-    def update_links(self, edges: list[tuple[int, int, Any]], **columns: list[Any]) -> None:
-        """:meth:`update_link` for many edges (as ``graph.edges(data=True)`` gives them) at
-        once, each field a list of one value per edge (a cost round)."""
-        if unknown := [n for n in columns if n not in LinkState.__dataclass_fields__]:
-            raise AttributeError(f"LinkState has no field {unknown[0]!r}")
-        states = [data["state"] for _, _, data in edges]
-        for name, values in columns.items():
-            for state, value in zip(states, values, strict=True):
-                setattr(state, name, value)
-        fallback = self.config.model_fallback
-        for metric in set().union(*(self._affects.get(n, METRICS) for n in columns)):
-            if metric == "cost" and fallback == "delay":
-                weights = cost_weights(states, columns)
-            else:
-                weights = [link_weight(st, metric, fallback) for st in states]
-            changed = []
-            for (u, v, data), w in zip(edges, weights, strict=True):
-                if data.get(metric) != w:
-                    data[metric] = w
-                    changed.append((u, v, w))
-            if changed:
-                self._versions[metric] += 1
-                for listener in self.batch_weight_listeners:
-                    listener(metric, changed)
-
-    def _reweigh(
-        self, src: int, dst: int, data: dict[str, Any], metrics: Iterable[str] = METRICS
-    ) -> None:
-        fallback = self.config.model_fallback
-        for metric in metrics:
-            weight = link_weight(data["state"], metric, fallback)
-            if data.get(metric) != weight:
-                data[metric] = weight
-                self._versions[metric] += 1
-                for listener in self.weight_listeners:
-                    listener(src, dst, metric, weight)
-
-    def links(self) -> Iterator[LinkKey]:
-        for u, v in sorted(self.graph.edges):
-            yield self._key(u, v)
-
-    def link(self, key: LinkKey) -> LinkState:
-        state: LinkState = self.graph.edges[key.src, key.dst]["state"]
-        return state
-
-    def edge(self, src: int, dst: int) -> LinkState | None:
-        if not self.graph.has_edge(src, dst):
-            return None
-        state: LinkState = self.graph.edges[src, dst]["state"]
-        return state
-
     def link_ports(self) -> set[tuple[int, int]]:
         """Every (dpid, port) that is an end of a cable LLDP sees (parallel ones included)."""
         return set(self._by_end)
@@ -384,10 +288,6 @@ class NetworkGraph:
         """The port on ``src`` that leads to neighbour ``dst``."""
         state: LinkState = self.graph.edges[src, dst]["state"]
         return state.src_port
-
-    def weight(self, src: int, dst: int, metric: str) -> float:
-        """The weight of edge ``src -> dst`` under ``metric``."""
-        return float(self.graph.edges[src, dst][metric])
 
 
 def _discard(index: dict[Any, set[LinkKey]], bucket: Any, key: LinkKey) -> None:

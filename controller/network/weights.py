@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,19 +69,57 @@ def cost_weights(
         present = np.array([x is not None for x in values], dtype=bool)
         return np.array([np.nan if x is None else x for x in values], dtype=float), present
 
+    return list(
+        cost_weight_array(
+            column("cost_override"),
+            column("predicted_cost"),
+            column("fallback_cost"),
+            column("latency_ms"),
+        ).tolist()
+    )
+
+
+Column = tuple[np.ndarray, np.ndarray]
+"""A field of many links: (values, set); a value that is not set is ignored."""
+
+
+def cost_weight_array(
+    override: Column, predicted: Column, fallback: Column, latency: Column | None = None
+) -> np.ndarray:
+    """:func:`cost_weights` of fields given as arrays (a cost round has them as such).
+    ``latency`` may be left out where every link has a predicted or a fallback cost (it
+    is then never read)."""
+
     def usable(x: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return np.isfinite(x) & (x > 0)
 
-    (override, has_o), (predicted, has_p) = column("cost_override"), column("predicted_cost")
-    (fallback, has_f), (latency, has_l) = column("fallback_cost"), column("latency_ms")
-    with np.errstate(invalid="ignore"):
-        lat = np.where(has_l, np.maximum(latency, 0.0), DEFAULT_LATENCY_MS)
-    before_first = np.where(usable(1.0 + lat), 1.0 + lat, 1.0)
-    w = np.where(has_f, np.where(usable(fallback), fallback, 1.0), before_first)
-    w = np.where(has_p, np.where(usable(predicted), predicted, 1.0), w)
-    w = np.where(has_o, np.where(usable(override), override, 1.0), w)
-    return list(w.tolist())
+    (o, has_o), (p, has_p), (f, has_f) = override, predicted, fallback
+    if latency is None:
+        if not (has_p | has_f).all():
+            raise ValueError("a link without a predicted or a fallback cost needs its latency")
+        before_first = np.ones(len(o))  # never chosen
+    else:
+        latency_ms, has_l = latency
+        with np.errstate(invalid="ignore"):
+            lat = np.where(has_l, np.maximum(latency_ms, 0.0), DEFAULT_LATENCY_MS)
+        before_first = np.where(usable(1.0 + lat), 1.0 + lat, 1.0)
+    w = np.where(has_f, np.where(usable(f), f, 1.0), before_first)
+    w = np.where(has_p, np.where(usable(p), p, 1.0), w)
+    return np.where(has_o, np.where(usable(o), o, 1.0), w)
+
+
+def set_weights(
+    edges: Iterable[tuple[int, int, dict[str, Any]]], metric: str, weights: Iterable[float]
+) -> list[tuple[int, int, float]]:
+    """Set each edge's weight under ``metric`` (edges as ``graph.edges(data=True)`` gives
+    them); returns those that changed, as (src, dst, weight)."""
+    changed = []
+    for (u, v, data), w in zip(edges, weights, strict=True):
+        if data.get(metric) != w:
+            data[metric] = w
+            changed.append((u, v, w))
+    return changed
 
 
 def link_weights(state: LinkState, cost_fallback: str = "delay") -> dict[str, float]:
