@@ -14,7 +14,7 @@ VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
 STAMP="$VENV/.setup-stamp"
 APT_PACKAGES=(openvswitch-switch mininet iperf3 ethtool curl iproute2 iputils-ping procps make python3-venv
-              chromium chromium-driver prometheus etcd-server etcd-client)
+              chromium chromium-driver prometheus etcd-server etcd-client wrk)
 LOG="$(mktemp -t sdn-setup.XXXXXX.log)"
 trap 'rm -f "$LOG"' EXIT
 
