@@ -75,7 +75,7 @@ def _ignore_message(datapath: Any, reason: str) -> None:
 # or multipart entry froze everything): every received message passes the guard first.
 ofguard.install(ofproto_parser, _close_unsafe_peer, _ignore_message)
 
-listener.install()  # Ryu's OpenFlow listener and connection reader, replaced
+listener.install(reactor=True)  # Ryu's OpenFlow listener, reader and writer, replaced
 
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"

@@ -14,7 +14,6 @@ place.
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
 import struct
 from collections.abc import Callable
@@ -23,9 +22,11 @@ from typing import Any
 from ryu.base import app_manager  # noqa: F401  (first: Ryu's controller module needs it loaded)
 from ryu.controller import controller as ryu_controller
 from ryu.controller import ofp_event
-from ryu.controller.handler import DEAD_DISPATCHER
+from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER
 from ryu.lib import hub
 from ryu.ofproto import ofproto_parser
+
+from controller.southbound.reactor import Reactor, plain_socket
 
 LOG = logging.getLogger("controller.southbound")
 TLS_HANDSHAKE_S = 10.0
@@ -93,23 +94,54 @@ def set_after_read(hook: Callable[[], None] | None) -> None:
     _after_read[:] = [hook] if hook is not None else []
 
 
+def _dispatch(dp: Any, msg: Any) -> None:
+    """Ryu's handlers for one parsed message, as Ryu's own reader runs them."""
+    ev = ofp_event.ofp_msg_to_ev(msg)
+    dp.ofp_brick.send_event_to_observers(ev, dp.state)
+    state = dp.state  # handlers chosen before any runs (one may change it)
+    handlers = [h for h in dp.ofp_brick.get_handlers(ev)
+                if state in h.callers[ev.__class__].dispatchers]  # fmt: skip
+    for handler in handlers:
+        handler(ev)
+
+
+def _holds_a_message(buf: bytearray) -> bool:
+    if len(buf) < _HEADER.size:
+        return False
+    return len(buf) >= max(_HEADER.size, _HEADER.unpack_from(buf)[2])
+
+
 def recv_loop(dp: Any) -> None:
     """``Datapath._recv_loop``, reading up to ``RECV_CHUNK`` bytes at a time and handing
-    every complete message in them to the (guarded) parser, in order, as Ryu's does."""
+    every complete message in them to the (guarded) parser, in order, as Ryu's does. An
+    established plain-TCP connection is read by the reactor (when installed) for as
+    long as its messages are the fast path's."""
     buf = bytearray()
     count = 0
     while dp.state != DEAD_DISPATCHER:
-        try:
-            data = dp.socket.recv(RECV_CHUNK)
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
-            break  # the TLS peer is gone (Ryu's loop retried these for ever)
-        except (TimeoutError, ssl.SSLError):  # a read timeout (eventlet: SSLError too)
-            continue
-        except (EOFError, OSError):
-            break
-        if not data:
-            break
-        buf += data
+        usable = _reactor and _reactor[0].usable and dp.state == MAIN_DISPATCHER
+        raw = plain_socket(dp) if usable else None
+        if raw is not None and not _holds_a_message(buf):
+            back = _reactor[0].serve(dp, raw, buf)
+            if back.error is not None:
+                raise back.error
+            if back.ended:
+                break
+            buf = back.buf
+            if back.msg is not None:
+                _dispatch(dp, back.msg)
+        else:
+            try:
+                data = dp.socket.recv(RECV_CHUNK)
+            except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                break  # the TLS peer is gone (Ryu's loop retried these for ever)
+            except (TimeoutError, ssl.SSLError):  # a read timeout (eventlet: SSLError too)
+                continue
+            except (EOFError, OSError):
+                break
+            if not data:
+                break
+            buf += data
         at, end = 0, len(buf)
         while end - at >= _HEADER.size:
             version, msg_type, msg_len, xid = _HEADER.unpack_from(buf, at)
@@ -119,13 +151,7 @@ def recv_loop(dp: Any) -> None:
             msg = ofproto_parser.msg(dp, version, msg_type, msg_len, xid, buf[at : at + msg_len])
             at += msg_len
             if msg:
-                ev = ofp_event.ofp_msg_to_ev(msg)
-                dp.ofp_brick.send_event_to_observers(ev, dp.state)
-                state = dp.state  # handlers chosen before any runs (one may change it)
-                handlers = [h for h in dp.ofp_brick.get_handlers(ev)
-                            if state in h.callers[ev.__class__].dispatchers]  # fmt: skip
-                for handler in handlers:
-                    handler(ev)
+                _dispatch(dp, msg)
             count += 1
             if count > YIELD_EVERY:
                 count = 0
@@ -177,8 +203,8 @@ def write_now(dp: Any, data: bytes) -> bool | None:
     q = dp.send_q
     if q is None or getattr(dp, "sdn_writing", False) or q.qsize():
         return None
-    raw = getattr(getattr(dp, "socket", None), "fd", None)
-    if type(raw) is not socket.socket:  # TLS (or a stub): the writer greenlet's job
+    raw = plain_socket(dp)
+    if raw is None:  # TLS (or a stub): the writer greenlet's job
         return None
     try:
         sent = raw.send(data)
@@ -189,8 +215,13 @@ def write_now(dp: Any, data: bytes) -> bool | None:
     return True if sent == len(data) else bool(dp.send(data[sent:]))
 
 
-def install() -> None:
-    """Ryu's controller uses this module's listener and connection reader."""
+_reactor: list[Reactor] = []
+
+
+def install(reactor: bool = False) -> None:
+    """Ryu's controller uses this module's listener, connection reader and writer (and,
+    with ``reactor``, reads established plain-TCP connections in one greenlet)."""
+    _reactor[:] = [Reactor(lambda: ofproto_parser.msg, _after_read)] if reactor else []
     ryu_controller.StreamServer = OpenFlowListener
     ryu_controller.Datapath._recv_loop = ryu_controller._deactivate(recv_loop)
     ryu_controller.Datapath._send_loop = send_loop

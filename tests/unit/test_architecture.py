@@ -19,12 +19,14 @@ PACKAGE = ROOT / "controller"
 MAX_LINES = 400
 # Modules allowed over MAX_LINES, each with its reason.
 LONG_MODULES: dict[str, str] = {}
-# The only modules that may import Ryu: the shell, its WSGI adapter, the message encoder.
+# The only modules that may import Ryu: the shell, its WSGI adapter, the message encoder,
+# the connection reader/writer and the reactor that reads established connections.
 RYU_ALLOWED = {
     "controller.app",
     "controller.northbound.rest",
     "controller.southbound.listener",
     "controller.southbound.ofp",
+    "controller.southbound.reactor",
 }
 # Host frames are parsed by controller.southbound.frames alone: Ryu's packet library loops
 # forever on some malformed frames (a TCP option of length 0).

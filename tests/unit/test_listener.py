@@ -124,9 +124,10 @@ class Writer(SimpleNamespace):
 
 
 def _pair() -> tuple[Any, Any]:
-    import socket
+    """OS sockets (the ones under eventlet's green sockets, which Ryu patches in)."""
+    import eventlet.patcher
 
-    a, b = socket.socketpair()
+    a, b = eventlet.patcher.original("socket").socketpair()
     a.setblocking(False)
     b.settimeout(5)
     return a, b
@@ -147,7 +148,7 @@ def test_write_now_writes_at_once_when_nothing_waits() -> None:
 
 
 def test_write_now_steps_aside_while_anything_of_the_switch_waits() -> None:
-    a, b = _pair()
+    a, _b = _pair()
     dp = Writer(a)
     dp.send(b"first")
     assert listener.write_now(dp, b"second") is None  # behind what is queued
