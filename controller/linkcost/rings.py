@@ -22,7 +22,9 @@ class Ring:
 
     def __init__(self, fields: int, depth: int, rows: int = 64) -> None:
         self.depth = depth
-        self.data = np.zeros((rows, depth, fields))
+        self.data = np.zeros((fields, rows, depth))
+        """Field-major: one field of a row's samples is contiguous (a round reads few
+        fields of many rows)."""
         self.count = np.zeros(rows, dtype=np.int64)
         """Valid samples per row (at most ``depth``)."""
         self.head = np.zeros(rows, dtype=np.int64)
@@ -51,14 +53,14 @@ class Ring:
 
     def _grow(self) -> None:
         n = 2 * len(self.count)
-        self.data = np.concatenate([self.data, np.zeros_like(self.data)])
+        self.data = np.concatenate([self.data, np.zeros_like(self.data)], axis=1)
         self.count = np.concatenate([self.count, np.zeros(n - len(self.count), np.int64)])
         self.head = np.concatenate([self.head, np.zeros(n - len(self.head), np.int64)])
 
     def push(self, key: Hashable, sample: tuple[float, ...]) -> None:
         r = self.row(key)
         h = self.head[r]
-        self.data[r, h] = sample
+        self.data[:, r, h] = sample
         self.head[r] = (h + 1) % self.depth
         if self.count[r] < self.depth:
             self.count[r] += 1
@@ -79,7 +81,8 @@ class Ring:
         """The last ``n`` samples of each row, oldest first: ``(values, valid)`` of shapes
         ``(len(rows), n, fields)`` and ``(len(rows), n)``; a row of -1 has none."""
         at, valid = self._window(rows, n)
-        return self.data.reshape(-1, self.data.shape[2])[at.T], valid.T
+        fields = self.data.reshape(len(self.data), -1)
+        return np.moveaxis(fields[:, at.T], 0, -1), valid.T
 
     def last_fields(
         self, rows: np.ndarray, n: int, fields: tuple[int, ...]
@@ -89,8 +92,7 @@ class Ring:
         samples: a gather costs per value, and a reduction over a row's samples is
         several times faster along whole rows)."""
         at, valid = self._window(rows, n)
-        flat, base = self.data.reshape(-1), at * self.data.shape[2]
-        return [flat[base + f] for f in fields], valid
+        return [self.data[f].reshape(-1)[at] for f in fields], valid
 
     def _window(self, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample-major, shape ``(n, len(rows))``: the flat sample index (row * depth +
@@ -139,7 +141,7 @@ class DelayRing(Ring):
         if rows is None or (rows < 0).any():
             rows = np.fromiter((self.row(k) for k in keys), dtype=np.int64, count=len(keys))
         h = self.head[rows]
-        self.data[rows, h, 0] = at
-        self.data[rows, h, 1] = delay_ms
+        self.data[0, rows, h] = at
+        self.data[1, rows, h] = delay_ms
         self.head[rows] = (h + 1) % self.depth
         self.count[rows] = np.minimum(self.count[rows] + 1, self.depth)

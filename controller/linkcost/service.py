@@ -193,15 +193,15 @@ class LinkCostService:
         predicted_ms = np.full(n, np.nan)
         floor_ms = 0.0  # the highest predicted delay of an idle link
         if self.model is not None and ok.any():
-            chosen = np.flatnonzero(ok)
-            chosen = chosen[self.model.in_range(x[chosen])]
+            chosen = np.flatnonzero(ok & self.model.in_range(x))
             if len(chosen):
-                ms = self.model.predict_latency_ms(x[chosen])
-                idle = idle_rows(x[chosen])
+                rows = x if len(chosen) == n else x[chosen]  # usually every link
+                ms = self.model.predict_latency_ms(rows)
+                idle = idle_rows(rows)
                 if idle.any():
                     floor_ms = float(ms[idle].max())
                 predicted_ms[chosen] = ms
-                now_ms = x[chosen, FEATURE_NAMES.index("delay_ms")]  # the latest measured
+                now_ms = rows[:, FEATURE_NAMES.index("delay_ms")]  # the latest measured
                 self.quality.predicted_rows(q_rows[chosen], ms, now_ms)
         has = ~np.isnan(predicted_ms)
         ms_per_hop = self.config.cost_ms_per_hop
@@ -218,6 +218,7 @@ class LinkCostService:
         self.graph.update_links(
             lay.edges,
             weights,
+            states,
             features=features,
             features_at=_optional(np.where(ok, now, np.nan)),
             predicted_cost=_optional(predicted_cost),

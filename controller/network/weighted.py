@@ -19,6 +19,9 @@ from controller.config import METRICS, Config
 from controller.network.model import LinkKey, LinkState
 from controller.network.weights import affected_metrics, cost_weights, link_weight, set_weights
 
+Edge = tuple[int, int, dict[str, Any]]
+BatchListener = Callable[[str, list[Edge], list[float]], None]
+
 
 class WeightedGraph:
     """Directed edges with their state and weights; switches and cables are the
@@ -32,8 +35,9 @@ class WeightedGraph:
         self._affects = affected_metrics(self.config.model_fallback)
         self.weight_listeners: list[Callable[[int, int, str, float], None]] = []
         """Told of every weight change (src, dst, metric, weight): views kept in step."""
-        self.batch_weight_listeners: list[Callable[[str, list[tuple[int, int, float]]], None]] = []
-        """The same for :meth:`update_links`: (metric, [(src, dst, weight), ...])."""
+        self.batch_weight_listeners: list[BatchListener] = []
+        """The same for :meth:`update_links`: (metric, the edges whose weight changed, as
+        ``graph.edges(data=True)`` gives them, their new weights)."""
         self._versions: dict[str, int] = dict.fromkeys(METRICS, 0)
         """Per metric: bumped by a change of structure or of a weight under that metric
         (path caches of other metrics stay valid: counters move ``utilization``, not
@@ -70,15 +74,18 @@ class WeightedGraph:
         self,
         edges: list[tuple[int, int, Any]],
         weights: Mapping[str, list[float]] | None = None,
+        states: list[LinkState] | None = None,
         **columns: list[Any],
     ) -> None:
         """:meth:`update_link` for many edges (as ``graph.edges(data=True)`` gives them) at
         once, each field a list of one value per edge (a cost round). ``weights``: per
         metric, the new weights as :func:`link_weight` gives them, priced by the caller
-        on its own arrays (a unit test holds the cost round's to it); others recomputed."""
+        on its own arrays (a unit test holds the cost round's to it); others recomputed.
+        ``states``: the edges' states, if the caller has them at hand."""
         if unknown := [n for n in columns if n not in LinkState.__dataclass_fields__]:
             raise AttributeError(f"LinkState has no field {unknown[0]!r}")
-        states = [data["state"] for _, _, data in edges]
+        if states is None:
+            states = [data["state"] for _, _, data in edges]
         for name, values in columns.items():
             for state, value in zip(states, values, strict=True):
                 setattr(state, name, value)
@@ -93,8 +100,10 @@ class WeightedGraph:
                 new = [link_weight(st, metric, fallback) for st in states]
             if changed := set_weights(edges, metric, new):
                 self._versions[metric] += 1
-                for listener in self.batch_weight_listeners:
-                    listener(metric, changed)
+                if self.batch_weight_listeners:
+                    moved, weights_of = [edges[i] for i in changed], [new[i] for i in changed]
+                    for listener in self.batch_weight_listeners:
+                        listener(metric, moved, weights_of)
 
     def _reweigh(
         self, src: int, dst: int, data: dict[str, Any], metrics: Iterable[str] = METRICS

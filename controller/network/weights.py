@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -110,15 +110,16 @@ def cost_weight_array(
 
 
 def set_weights(
-    edges: Iterable[tuple[int, int, dict[str, Any]]], metric: str, weights: Iterable[float]
-) -> list[tuple[int, int, float]]:
+    edges: Sequence[tuple[int, int, dict[str, Any]]], metric: str, weights: Sequence[float]
+) -> list[int]:
     """Set each edge's weight under ``metric`` (edges as ``graph.edges(data=True)`` gives
-    them); returns those that changed, as (src, dst, weight)."""
+    them); returns the indexes of those that changed (plain ints: a round that re-weighs
+    thousands of links leaves no thousands of new objects for the garbage collector)."""
     changed = []
-    for (u, v, data), w in zip(edges, weights, strict=True):
+    for i, ((_, _, data), w) in enumerate(zip(edges, weights, strict=True)):
         if data.get(metric) != w:
             data[metric] = w
-            changed.append((u, v, w))
+            changed.append(i)
     return changed
 
 

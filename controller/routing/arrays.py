@@ -10,6 +10,8 @@ a weight change patches one entry in place (the graph calls :meth:`on_weight`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -76,17 +78,22 @@ class WeightArrays:
             self._forward[metric].data[pos[0]] = weight
             self._reverse[metric].data[pos[1]] = weight
 
-    def on_weights(self, metric: str, changed: list[tuple[int, int, float]]) -> None:
+    def on_weights(
+        self, metric: str, edges: list[tuple[int, int, Any]], weights: list[float]
+    ) -> None:
         """Many weights of one metric changed (a cost round): the same changes here."""
         if self._structure != self.topo.structure_version or metric not in self._forward:
             return
         get = self._pos.get
-        found = [(p, w) for u, v, w in changed if (p := get((u, v))) is not None]
+        forward, reverse, found = [], [], []
+        for (u, v, _), w in zip(edges, weights, strict=True):
+            if (p := get((u, v))) is not None:
+                forward.append(p[0])
+                reverse.append(p[1])
+                found.append(w)
         if found:
-            pos = np.array([p for p, _ in found], dtype=np.int64).reshape(-1, 2)
-            weights = np.array([w for _, w in found])
-            self._forward[metric].data[pos[:, 0]] = weights
-            self._reverse[metric].data[pos[:, 1]] = weights
+            self._forward[metric].data[forward] = found
+            self._reverse[metric].data[reverse] = found
 
     def distances(self, node: int, metric: str, towards: bool) -> np.ndarray:
         """Shortest distances from ``node`` to every node (or, ``towards``, from every

@@ -1,0 +1,109 @@
+"""The cost round on arrays gives what one link at a time would: the same weights as
+``link_weight`` on each edge's state, the model's own prediction, the path arrays kept in
+step; and the rings' field gathers equal their full-sample reads."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from controller.config import Config
+from controller.linkcost.rings import RATE_FIELDS, PortRing
+from controller.linkcost.service import LinkCostService
+from controller.linkcost.stats import PortCounters
+from controller.network.graph import NetworkGraph
+from controller.network.model import LinkKey, PortInfo
+from controller.network.weights import link_weight
+from controller.routing.arrays import WeightArrays
+from topologies import spec
+
+
+def network(n: int, seed: int) -> NetworkGraph:
+    """The stats benchmark's kind of network: random 4-regular, ports numbered by link."""
+    topo = NetworkGraph(Config(link_timeout=1e9, lldp_interval=1.0))
+    links = spec.random_regular(n, 4, seed).links
+    for d in sorted({d for link in links for d in (link.a, link.b)}):
+        topo.add_switch(d, [PortInfo(p, speed_bps=10**9) for p in range(1, 6)], 0.0)
+    ports: dict[int, int] = {}
+    for link in links:
+        pu = ports[link.a] = ports.get(link.a, 1) + 1
+        pv = ports[link.b] = ports.get(link.b, 1) + 1
+        topo.link_seen(LinkKey(link.a, pu, link.b, pv), 1.0)
+        topo.link_seen(LinkKey(link.b, pv, link.a, pu), 1.0)
+    return topo
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_round_weighs_as_link_weight_and_predicts_as_the_model(seed: int) -> None:
+    rng = random.Random(seed)
+    topo = network(30, seed)
+    edges = list(topo.graph.edges(data=True))
+    for _, _, data in edges:  # most in the shipped model's range, some far outside it
+        data["state"].capacity_bps = rng.choice((10_000_000, 10_000_000, 10**11))
+    service = LinkCostService(Config(link_timeout=1e9, lldp_interval=1.0), topo)
+    assert service.model is not None
+    arrays = WeightArrays(topo)
+    totals: dict[tuple[int, int], list[int]] = {}
+    for r in range(8):
+        now = 10.0 + r
+        for u, v, _ in edges:
+            if rng.random() < 0.9:  # some links keep their old delay, or none at all
+                topo.update_link(u, v, latency_ms=rng.uniform(0.2, 5.0))
+            if rng.random() < 0.05:
+                topo.update_link(u, v, cost_override=rng.choice((None, 0.5, 7.0)))
+        for d in topo.switches():
+            counters = []
+            for p in topo.ports(d):
+                c = totals.setdefault((d, p), [0, 0, 0, 0])
+                step = rng.randrange(1, 600_000)
+                c[0] += step
+                c[1] += step
+                c[2] += step // 1000 + 1
+                c[3] += step // 1000 + 1
+                counters.append(PortCounters(p, *c))
+            service.on_port_stats(d, counters, now)
+        before = topo.version("cost")
+        arrays.distances(1, "cost", towards=False)  # built: kept in step from here
+        predicted = service.update_costs(now)
+        for u, v, data in edges:
+            st = data["state"]
+            assert data["cost"] == link_weight(st, "cost", "delay"), (u, v)
+            if st.predicted_latency_ms is not None:
+                assert st.features is not None and st.features_at == now
+                want = service.model.predict_latency_ms(np.asarray([st.features]))[0]
+                assert st.predicted_latency_ms == pytest.approx(want, rel=1e-12, abs=1e-12)
+                assert st.predicted_cost == pytest.approx(1.0 + st.predicted_latency_ms)
+                assert st.fallback_cost is None
+            else:
+                assert st.predicted_cost is None and st.fallback_cost is not None
+        if r >= 3:
+            assert 0 < predicted < len(edges)  # both kinds present
+            assert topo.version("cost") != before  # path caches see the new weights
+        graph_cost = {(u, v): data["cost"] for u, v, data in edges}
+        want_dist = nx.single_source_dijkstra_path_length(topo.graph, 1, weight="cost")
+        got = arrays.distances(1, "cost", towards=False)
+        for node, dist in want_dist.items():
+            assert got[arrays.index[node]] == pytest.approx(dist, rel=1e-12)
+        assert all(w > 0 for w in graph_cost.values())
+
+
+def test_field_gathers_equal_full_sample_reads() -> None:
+    rng = np.random.default_rng(3)
+    ring = PortRing(16)
+    keys = [(d, p) for d in range(1, 40) for p in range(1, 4)]
+    for _ in range(40):  # past the ring's depth and its first growth
+        for key in keys:
+            if rng.random() < 0.7:
+                ring.push_rates(key, tuple(rng.random(len(RATE_FIELDS))), 0.0)
+    ring.forget(keys[:5])
+    rows = ring.lookup([*keys, (99, 1)])  # forgotten and unknown keys: -1
+    for n in (1, 5, 16):
+        values, valid = ring.last(rows, n)
+        fields = tuple(int(f) for f in rng.permutation(len(RATE_FIELDS))[:3])
+        got, got_valid = ring.last_fields(rows, n, fields)
+        assert np.array_equal(got_valid, valid.T)
+        for f, column in zip(fields, got, strict=True):
+            assert np.array_equal(column, values[:, :, f].T)
