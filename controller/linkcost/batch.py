@@ -134,6 +134,6 @@ def feature_matrix(
     ]
     assert len(columns) == len(FEATURE_NAMES)
     with np.errstate(invalid="ignore", over="ignore"):
-        x = np.stack(columns, axis=1)
+        x = np.stack(columns).T  # column-major: a feature's values contiguous, as made
     x[~np.isfinite(x)] = 0.0
     return x, has_tx & (capacity_bps > 0) & has_delay
