@@ -642,7 +642,8 @@ def bench_flowsetup(res: Results, quick: bool) -> None:
     pairs = 1000 if quick else 4000
     import asyncio
 
-    tree = spec.tree(3, 2)  # 15 switches
+    tree = spec.tree(3, 2)  # depth 3, fanout 2: 7 switches (earlier rows said 15, wrongly)
+    size = f"{len(tree.switches)}-switch tree"
     ceiling = asyncio.run(ofemu.ceiling(ofemu.Topology.from_spec(tree, 40), 20000, 20, 16))
     res.add(
         "flowsetup",
@@ -669,7 +670,7 @@ def bench_flowsetup(res: Results, quick: bool) -> None:
         runs[label] = r
         res.add(
             "flowsetup",
-            f"{label}: flow setups/s (15-switch tree, {pairs} new pairs)",
+            f"{label}: flow setups/s ({size}, {pairs} new pairs)",
             float(r.get("setups_per_s") or 0),
             "setups/s",
         )
@@ -680,6 +681,11 @@ def bench_flowsetup(res: Results, quick: bool) -> None:
             ("delivered end to end p99", "delivered_ms_p99"),
         ):
             res.add("flowsetup", f"{label}: {what}", float(r.get(key) or float("nan")), "ms")
+        for who in ("controller", "emulator"):  # which side is busy (at 100 %: the limit)
+            util = r.get(f"{who}_cpu_util")
+            if util is not None:
+                res.add("flowsetup", f"{label}: {who} CPU during the setups", 100 * util,
+                        "% of a core")  # fmt: skip
     ours = float(runs["this app"].get("setups_per_s") or 0)
     base = float(runs["simple_switch_13"].get("setups_per_s") or 1)
     res.add(
