@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from controller.linkcost.features import FEATURE_NAMES
 from controller.linkcost.quality import LiveQuality
 from controller.linkcost.rings import DelayRing, PortRing
 from controller.network.graph import NetworkGraph
@@ -44,6 +45,11 @@ class Layout:
     """... its row in the delay ring, ..."""
     src_switch: np.ndarray
     """... and the index of its source switch."""
+    features: np.ndarray
+    """The round's feature vectors, one row per link, kept from round to round ..."""
+    feature_rows: list[np.ndarray]
+    """... and a view of each row: what each link's ``LinkState.features`` is (one
+    object per link for as long as the layout lasts, not thousands made every round)."""
 
 
 def current_layout(
@@ -67,6 +73,7 @@ def current_layout(
     switches = list(graph.switches())
     index = {d: i for i, d in enumerate(switches)}
     ends = [(d, p) for d in switches for p in graph.ports(d)]
+    features = np.zeros((len(edges), len(FEATURE_NAMES)))
     return Layout(
         key=(graph.structure_version, graph.ports_version, ports.layout, delays.layout),
         edges=edges,
@@ -80,4 +87,6 @@ def current_layout(
         rx_rows=ports.lookup((v, st.dst_port) for (_, v, _), st in zip(edges, states, strict=True)),
         delay_rows=delays.lookup(keys),
         src_switch=np.fromiter((index[u] for u, _ in keys), dtype=np.int64, count=len(keys)),
+        features=features,
+        feature_rows=list(features),
     )

@@ -212,7 +212,8 @@ class LinkCostService:
             base = np.where(measured, latency, UNMEASURED_MS)
             fallback_cost = np.where(has, np.nan, _costs(np.maximum(base, floor_ms), ms_per_hop))
             weights["cost"] = _cost_weights(states, predicted_cost, fallback_cost)
-        features: list[np.ndarray | None] = list(x)  # row views
+        lay.features[...] = x  # each link's features: a view of its row (see Layout)
+        features: list[np.ndarray | None] = list(lay.feature_rows)
         for i in np.flatnonzero(~ok).tolist():
             features[i] = None
         self.graph.update_links(
