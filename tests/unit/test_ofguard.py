@@ -560,3 +560,19 @@ def test_the_fuzz_catches_a_guard_that_lets_everything_through(monkeypatch, quie
     kinds = {f.split(":")[0] for f in report.failures}
     print(f"\npermissive guard: {report.failed} failures of {report.messages}: {sorted(kinds)}")
     assert {"Ryu hang (1 tries)", "Ryu raised on an accepted input"} <= kinds
+
+
+def test_the_barrier_reply_shortcut_gives_the_full_walks_verdict() -> None:
+    """Every 8- and 9-byte message (each type, version and length field): the same verdict
+    as the full walk, so the shortcut accepts exactly the well-formed barrier replies."""
+    import itertools
+    import struct
+
+    from controller.southbound.ofguard import check, full_check
+
+    for version, msg_type, length, extra in itertools.product(
+        (1, 4, 5), range(32), (0, 7, 8, 9, 0x108), (b"", b"\x00")
+    ):
+        msg = struct.pack("!BBHI", version, msg_type, length, 7) + extra
+        assert check(msg) == full_check(msg), (version, msg_type, length, extra)
+    assert check(struct.pack("!BBHI", 4, 21, 8, 7)).action.value == "accept"
