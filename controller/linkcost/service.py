@@ -43,6 +43,14 @@ UNMEASURED_MS = 1.0
 """Delay assumed for a link with neither a prediction nor a measurement."""
 
 Edge = tuple[int, int]
+ROUND_FIELDS = (
+    "features",
+    "features_at",
+    "predicted_latency_ms",
+    "predicted_cost",
+    "fallback_cost",
+)
+"""The :class:`LinkState` fields a cost round sets on every link (in this order)."""
 
 
 class LinkCostService:
@@ -207,25 +215,26 @@ class LinkCostService:
         ms_per_hop = self.config.cost_ms_per_hop
         predicted_cost = np.where(has, _costs(predicted_ms, ms_per_hop), np.nan)
         fallback_cost = np.full(n, np.nan)
-        weights = {}
-        if self.config.model_fallback == "delay":
+        by_delay = self.config.model_fallback == "delay"
+        if by_delay:
             base = np.where(measured, latency, UNMEASURED_MS)
             fallback_cost = np.where(has, np.nan, _costs(np.maximum(base, floor_ms), ms_per_hop))
-            weights["cost"] = _cost_weights(states, predicted_cost, fallback_cost)
         lay.features[...] = x  # each link's features: a view of its row (see Layout)
         features: list[np.ndarray | None] = list(lay.feature_rows)
         for i in np.flatnonzero(~ok).tolist():
             features[i] = None
-        self.graph.update_links(
-            lay.edges,
-            weights,
-            states,
-            features=features,
-            features_at=_optional(np.where(ok, now, np.nan)),
-            predicted_cost=_optional(predicted_cost),
-            predicted_latency_ms=_optional(predicted_ms),
-            fallback_cost=_optional(fallback_cost),
+        at, ms_, pc, fc = (
+            _optional(v)
+            for v in (np.where(ok, now, np.nan), predicted_ms, predicted_cost, fallback_cost)
         )
+        if by_delay:  # every link's cost priced here, on the arrays
+            cost = _cost_weights(states, predicted_cost, fallback_cost)
+            self.graph.set_cost_round(lay.edges, states, (features, at, ms_, pc, fc), cost)
+        else:  # the cost of links without a prediction follows another metric
+            self.graph.update_links(
+                lay.edges, None, states, features=features, features_at=at,
+                predicted_latency_ms=ms_, predicted_cost=pc, fallback_cost=fc,
+            )  # fmt: skip
         predicted = int(has.sum())
         if predicted:
             self.last_prediction_at = now

@@ -21,6 +21,10 @@ from controller.network.weights import affected_metrics, cost_weights, link_weig
 
 Edge = tuple[int, int, dict[str, Any]]
 BatchListener = Callable[[str, list[Edge], list[float]], None]
+CostRoundFigures = tuple[
+    list[Any], list[float | None], list[float | None], list[float | None], list[float | None]
+]
+"""Per edge: features, features_at, predicted_latency_ms, predicted_cost, fallback_cost."""
 
 
 class WeightedGraph:
@@ -104,6 +108,33 @@ class WeightedGraph:
                     moved, weights_of = [edges[i] for i in changed], [new[i] for i in changed]
                     for listener in self.batch_weight_listeners:
                         listener(metric, moved, weights_of)
+
+    def set_cost_round(
+        self,
+        edges: list[Edge],
+        states: list[LinkState],
+        figures: CostRoundFigures,
+        cost: list[float],
+    ) -> None:
+        """A cost round's figures of every edge (as :meth:`update_links` with these
+        fields, in one pass: the round writes 4,000 edges) and their weights under
+        ``cost`` (as :func:`link_weight` gives them from these figures; a unit test holds
+        the round to it)."""
+        changed = []
+        for i, ((_, _, data), st, f, at, ms, pc, fc, w) in enumerate(
+            zip(edges, states, *figures, cost, strict=True)
+        ):
+            st.features, st.features_at, st.predicted_latency_ms = f, at, ms
+            st.predicted_cost, st.fallback_cost = pc, fc
+            if data.get("cost") != w:
+                data["cost"] = w
+                changed.append(i)
+        if changed:
+            self._versions["cost"] += 1
+            if self.batch_weight_listeners:
+                moved, weights = [edges[i] for i in changed], [cost[i] for i in changed]
+                for listener in self.batch_weight_listeners:
+                    listener("cost", moved, weights)
 
     def _reweigh(
         self, src: int, dst: int, data: dict[str, Any], metrics: Iterable[str] = METRICS
