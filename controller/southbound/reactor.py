@@ -67,9 +67,9 @@ class _Conn:
 
 
 _OS_SOCKET: type = eventlet.patcher.original("socket").socket
-_OS_SELECT: Any = eventlet.patcher.original("select")
 """The standard library's socket class (``socket.socket`` is eventlet's once Ryu has
 monkey-patched the process)."""
+_OS_SELECT: Any = eventlet.patcher.original("select")
 
 
 def plain_socket(dp: Any) -> socket.socket | None:
@@ -100,7 +100,10 @@ class Reactor:
         calling (the connection's) greenlet meanwhile. ``buf`` holds no whole message."""
         fd = raw.fileno()
         conn = _Conn(dp, raw, fd, buf, hub.Event())
-        self._epoll.register(fd, _OS_SELECT.EPOLLIN)
+        try:
+            self._epoll.register(fd, _OS_SELECT.EPOLLIN)
+        except FileExistsError:  # a closed socket's number, reused before it was dropped
+            self._epoll.modify(fd, _OS_SELECT.EPOLLIN)
         self._conns[fd] = conn
         if self._thread is None:
             self._thread = hub.spawn(self._run)
