@@ -80,9 +80,12 @@ class Ring:
     def last(self, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The last ``n`` samples of each row, oldest first: ``(values, valid)`` of shapes
         ``(len(rows), n, fields)`` and ``(len(rows), n)``; a row of -1 has none."""
-        at, valid = self._window(rows, n)
-        fields = self.data.reshape(len(self.data), -1)
-        return np.moveaxis(fields[:, at.T], 0, -1), valid.T
+        safe = np.where(rows >= 0, rows, 0)
+        k = np.arange(n)
+        pos = (self.head[safe][:, None] - n + k[None, :]) % self.depth
+        count = np.where(rows >= 0, self.count[safe], 0)
+        valid = k[None, :] >= (n - np.minimum(count, n))[:, None]
+        return self.data[:, safe[:, None], pos].transpose(1, 2, 0), valid
 
     def last_fields(
         self, rows: np.ndarray, n: int, fields: tuple[int, ...]
