@@ -355,10 +355,17 @@ class LinkCostService:
 
 
 def _optional(values: np.ndarray) -> list[float | None]:
-    """NaN as None (a field the round did not set)."""
-    out = values.astype(object)
-    out[np.isnan(values)] = None
-    return list(out.tolist())
+    """NaN as None (a field the round did not set); no boxing through an object array
+    (a round's four of them at 4,000 links took 1.7 ms)."""
+    nan = np.isnan(values)
+    if not nan.any():
+        return list(values.tolist())
+    if nan.all():
+        return [None] * len(values)
+    out: list[float | None] = values.tolist()
+    for i in np.flatnonzero(nan).tolist():
+        out[i] = None
+    return out
 
 
 def _cost_weights(

@@ -107,3 +107,19 @@ def test_field_gathers_equal_full_sample_reads() -> None:
         assert np.array_equal(got_valid, valid.T)
         for f, column in zip(fields, got, strict=True):
             assert np.array_equal(column, values[:, :, f].T)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
+def test_unset_figures_are_none_and_the_rest_plain_floats(share: float) -> None:
+    """A round's optional figures (NaN: not set) become None, every other one the same
+    float, whatever share of them is unset."""
+    from controller.linkcost.service import _optional
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 5, 4000):
+        values = rng.random(n)
+        values[rng.random(n) < share] = np.nan
+        out = _optional(values)
+        assert len(out) == n
+        for x, v in zip(out, values.tolist(), strict=True):
+            assert (x is None) if np.isnan(v) else (type(x) is float and x == v)
