@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER
 from ryu.lib import hub
 from ryu.ofproto import ofproto_parser
 
-from controller.southbound.reactor import Reactor, plain_socket
+from controller.southbound.reactor import HEADER, RECV_CHUNK, Reactor, plain_socket
 
 LOG = logging.getLogger("controller.southbound")
 TLS_HANDSHAKE_S = 10.0
@@ -77,8 +76,6 @@ class OpenFlowListener(hub.StreamServer):
         self.handle = handshake_then_handle
 
 
-RECV_CHUNK = 65536
-_HEADER = struct.Struct("!BBHI")
 YIELD_EVERY = 2048
 """Messages handled in a row before other greenlets get a turn (as Ryu's loop)."""
 
@@ -106,9 +103,9 @@ def _dispatch(dp: Any, msg: Any) -> None:
 
 
 def _holds_a_message(buf: bytearray) -> bool:
-    if len(buf) < _HEADER.size:
+    if len(buf) < HEADER.size:
         return False
-    return len(buf) >= max(_HEADER.size, _HEADER.unpack_from(buf)[2])
+    return len(buf) >= max(HEADER.size, HEADER.unpack_from(buf)[2])
 
 
 def recv_loop(dp: Any) -> None:
@@ -143,9 +140,9 @@ def recv_loop(dp: Any) -> None:
                 break
             buf += data
         at, end = 0, len(buf)
-        while end - at >= _HEADER.size:
-            version, msg_type, msg_len, xid = _HEADER.unpack_from(buf, at)
-            msg_len = max(msg_len, _HEADER.size)  # a length below the header's: Ryu's choice
+        while end - at >= HEADER.size:
+            version, msg_type, msg_len, xid = HEADER.unpack_from(buf, at)
+            msg_len = max(msg_len, HEADER.size)  # a length below the header's: Ryu's choice
             if end - at < msg_len:
                 break
             msg = ofproto_parser.msg(dp, version, msg_type, msg_len, xid, buf[at : at + msg_len])

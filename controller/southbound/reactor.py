@@ -36,10 +36,11 @@ from controller.southbound.fastpath import FAST_TYPES
 LOG = logging.getLogger("controller.southbound")
 
 RECV_CHUNK = 65536
+"""Bytes read from a connection at a time (here and by its own greenlet's reader)."""
 MAX_EVENTS = 1024
 DEAD_CHECK_S = 0.5
 """How often connections closed by the controller (``Datapath.close``) are looked for."""
-_HEADER = struct.Struct("!BBHI")
+HEADER = struct.Struct("!BBHI")
 
 
 @dataclass
@@ -91,7 +92,6 @@ class Reactor:
         self._conns: dict[int, _Conn] = {}
         self._thread: Any = None
         self._last_dead_check = 0.0
-        self.rounds = 0
         self.usable = True
         """False after a defect of the reactor: every connection reads for itself."""
 
@@ -136,7 +136,6 @@ class Reactor:
                 except TimeoutError:
                     pass
                 ready = self._epoll.poll(0, MAX_EVENTS)
-                self.rounds += 1
                 parse = self._parse()
                 for fd, _events in ready:
                     conn = self._conns.get(fd)
@@ -172,9 +171,9 @@ class Reactor:
         buf, dp = conn.buf, conn.dp
         buf += data
         at, end = 0, len(buf)
-        while end - at >= _HEADER.size:
-            version, msg_type, msg_len, xid = _HEADER.unpack_from(buf, at)
-            msg_len = max(msg_len, _HEADER.size)  # as the connection's own reader
+        while end - at >= HEADER.size:
+            version, msg_type, msg_len, xid = HEADER.unpack_from(buf, at)
+            msg_len = max(msg_len, HEADER.size)  # as the connection's own reader
             if end - at < msg_len:
                 break
             if msg_type not in FAST_TYPES:  # Ryu's handlers: on the connection's greenlet

@@ -103,11 +103,6 @@ class RyuTransport:
         if dp is None or self.passive:
             return False
         if type(msg) is FlowAdd:  # struct-built: the flow-setup hot path
-            box = self._boxes.get(msg.dpid)
-            if box is not None and box.dp is dp and len(box.queue) < MAX_OUTBOX:
-                box.queue.append(ofp.encode_flow_add(msg, xid or 0))
-                self._waiting[msg.dpid] = None
-                return True
             return self._queue(msg.dpid, dp, ofp.encode_flow_add(msg, xid or 0), False)
         if isinstance(msg, PacketOut):  # struct-built too: probes, floods, released packets
             return self._queue(msg.dpid, dp, ofp.encode_packet_out(msg, xid or 0), True)
