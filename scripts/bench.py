@@ -251,9 +251,11 @@ def bench_stats(res: Results, quick: bool) -> None:
     """One stats round at 1,000 switches (4,000 link directions, 10 Mbit/s: inside the
     shipped model's range, so every link is predicted), in process: the port-stats
     replies of every switch (rates, utilization re-weighs) and the cost round (features,
-    one batch prediction, cost weights). Baselines: the cost round one link at a time
+    one batch prediction, cost weights, the path arrays patched as the router's are).
+    Baselines: the cost round one link at a time
     (as before the arrays), and one field re-weighed per link."""
     from controller.linkcost.service import LinkCostService
+    from controller.routing.arrays import WeightArrays
     from controller.southbound.messages import PortCounters
 
     n = 300 if quick else 1000
@@ -261,6 +263,8 @@ def bench_stats(res: Results, quick: bool) -> None:
     for _, _, data in topo.graph.edges(data=True):
         data["state"].capacity_bps = 10_000_000
     service = LinkCostService(Config(link_timeout=1e9, lldp_interval=1.0), topo)
+    arrays = WeightArrays(topo)  # as the app's router: path arrays kept in step by the round
+    arrays.distances(topo.switches()[0], "cost", towards=False)
     rng = random.Random(5)
     edges = list(topo.graph.edges(data=True))
     totals: dict[tuple[int, int], list[int]] = {}

@@ -17,7 +17,7 @@ from controller.linkcost.features import FEATURE_NAMES
 from controller.linkcost.quality import LiveQuality
 from controller.linkcost.rings import DelayRing, PortRing
 from controller.network.graph import NetworkGraph
-from controller.network.model import LinkState
+from controller.network.model import LinkFigures, LinkState
 
 Edge = tuple[int, int]
 
@@ -28,7 +28,10 @@ class Layout:
 
     key: tuple[int, ...]
     edges: list[tuple[int, int, Any]]
-    """As ``graph.edges(data=True)`` gives them (the round writes back through these)."""
+    """As ``graph.edges(data=True)`` gives them (the graph's
+    :meth:`~controller.network.weighted.WeightedGraph.cost_round_rows`)."""
+    figures: LinkFigures
+    """... and the store the round writes the links' figures to, a row per edge."""
     keys: list[Edge]
     states: list[LinkState]
     quality_rows: np.ndarray
@@ -64,7 +67,7 @@ def current_layout(
     key = (graph.structure_version, graph.ports_version, ports.layout, delays.layout)
     if previous is not None and previous.key == key:
         return previous
-    edges = list(graph.graph.edges(data=True))
+    edges, figures = graph.cost_round_rows()
     keys = [(u, v) for u, v, _ in edges]
     live = set(keys)
     delays.forget([e for e in delays.rows if e not in live])
@@ -77,6 +80,7 @@ def current_layout(
     return Layout(
         key=(graph.structure_version, graph.ports_version, ports.layout, delays.layout),
         edges=edges,
+        figures=figures,
         keys=keys,
         states=states,
         quality_rows=quality.row_array(keys),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from typing import Any
 
 import numpy as np
 
@@ -184,8 +185,9 @@ class LinkCostService:
         lay = self._current_layout()
         states, n = lay.states, len(lay.edges)
         self.quality.begin_round()
-        latency = np.array([st.latency_ms for st in states], dtype=float)  # None: NaN
-        capacity = np.array([st.capacity_bps for st in states], dtype=float)
+        fig = lay.figures  # the links' columns (see LinkFigures): None is NaN there
+        latency = np.array(fig.latency_ms, dtype=float)
+        capacity = np.array(fig.capacity_bps, dtype=float)
         measured = ~np.isnan(latency)
         q_rows = lay.quality_rows
         self.quality.measured_rows(q_rows[measured], latency[measured])
@@ -223,18 +225,19 @@ class LinkCostService:
         features: list[np.ndarray | None] = list(lay.feature_rows)
         for i in np.flatnonzero(~ok).tolist():
             features[i] = None
-        at, ms_, pc, fc = (
-            _optional(v)
-            for v in (np.where(ok, now, np.nan), predicted_ms, predicted_cost, fallback_cost)
-        )
+        columns: dict[str, list[Any]] = {
+            "features": features,
+            "features_at": np.where(ok, now, np.nan).tolist(),  # NaN: not set
+            "predicted_latency_ms": predicted_ms.tolist(),
+            "predicted_cost": predicted_cost.tolist(),
+            "fallback_cost": fallback_cost.tolist(),
+        }
         if by_delay:  # every link's cost priced here, on the arrays
-            cost = _cost_weights(states, predicted_cost, fallback_cost)
-            self.graph.set_cost_round(lay.edges, states, (features, at, ms_, pc, fc), cost)
+            override = np.array(fig.cost_override, dtype=float)
+            cost = _cost_weights(override, predicted_cost, fallback_cost)
+            self.graph.set_cost_round(lay.figures, columns, cost)
         else:  # the cost of links without a prediction follows another metric
-            self.graph.update_links(
-                lay.edges, None, states, features=features, features_at=at,
-                predicted_latency_ms=ms_, predicted_cost=pc, fallback_cost=fc,
-            )  # fmt: skip
+            self.graph.update_links(lay.edges, None, states, **columns)  # NaN: None
         predicted = int(has.sum())
         if predicted:
             self.last_prediction_at = now
@@ -354,36 +357,16 @@ class LinkCostService:
         }
 
 
-def _optional(values: np.ndarray) -> list[float | None]:
-    """NaN as None (a field the round did not set); no boxing through an object array
-    (a round's four of them at 4,000 links took 1.7 ms)."""
-    nan = np.isnan(values)
-    if not nan.any():
-        return list(values.tolist())
-    if nan.all():
-        return [None] * len(values)
-    out: list[float | None] = values.tolist()
-    for i in np.flatnonzero(nan).tolist():
-        out[i] = None
-    return out
-
-
 def _cost_weights(
-    states: list[LinkState], predicted_cost: np.ndarray, fallback_cost: np.ndarray
-) -> list[float]:
+    override: np.ndarray, predicted_cost: np.ndarray, fallback_cost: np.ndarray
+) -> np.ndarray:
     """The links' weights under ``cost`` (fallback ``delay``) once the round has set these
     costs (NaN: none), as :func:`~controller.network.weights.link_weight` gives them."""
-    override = np.full(len(states), np.nan)
-    has_override = np.zeros(len(states), dtype=bool)
-    for i, st in enumerate(states):
-        if st.cost_override is not None:  # rare: an operator's
-            override[i], has_override[i] = st.cost_override, True
-    w = cost_weight_array(
-        (override, has_override),
+    return cost_weight_array(
+        (override, ~np.isnan(override)),
         (predicted_cost, ~np.isnan(predicted_cost)),
         (fallback_cost, ~np.isnan(fallback_cost)),
     )
-    return list(w.tolist())
 
 
 def _costs(latency_ms: np.ndarray, ms_per_hop: float) -> np.ndarray:

@@ -5,7 +5,9 @@ Plain records shared by discovery, routing, link costs and the REST view.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from typing import Any
 
 OFPP_MAX = 0xFFFFFF00  # OpenFlow 1.3: port numbers above this are reserved (LOCAL, ...)
 
@@ -39,10 +41,65 @@ class LinkKey:
         return (self.src, self.src_port), (self.dst, self.dst_port)
 
 
+ROUND_FIGURES = (
+    "features",
+    "features_at",
+    "predicted_latency_ms",
+    "predicted_cost",
+    "fallback_cost",
+)
+"""The fields a cost round sets on every link at once."""
+COLUMNS = ("capacity_bps", "latency_ms", "cost_override", *ROUND_FIGURES)
+"""The fields a :class:`LinkState` keeps in a :class:`LinkFigures` row: what a cost round
+reads or writes for every link."""
+
+
+class LinkFigures:
+    """Some fields (:data:`COLUMNS`) of many links: one list per field, a row per link.
+
+    A cost round reads three of them from thousands of links and sets five: as columns
+    that is a few list conversions and assignments, where fields on each
+    :class:`LinkState` were tens of thousands of attribute reads and writes at 4,000
+    links. Each link reads and writes its own row through its fields, so to everyone
+    else they are plain fields. Float columns hold NaN for ``None`` (how the round's
+    arrays say "not set"): a NaN written to such a field reads back as ``None``."""
+
+    __slots__ = COLUMNS
+    capacity_bps: list[int]
+    latency_ms: list[float]
+    cost_override: list[float]
+    features: list[Any]
+    features_at: list[float]
+    predicted_latency_ms: list[float]
+    predicted_cost: list[float]
+    fallback_cost: list[float]
+
+    def __init__(self, rows: int = 1) -> None:
+        for name in COLUMNS:
+            setattr(self, name, [None if name == "features" else math.nan] * rows)
+
+    @classmethod
+    def gather(cls, states: list[LinkState]) -> LinkFigures:
+        """One store for ``states``, holding what each has now; each state then reads and
+        writes its row there."""
+        fig = cls(0)
+        for name in COLUMNS:
+            setattr(fig, name, [getattr(st._fig, name)[st._row] for st in states])
+        for row, st in enumerate(states):
+            st._fig, st._row = fig, row
+        return fig
+
+
 @dataclass(slots=True)
 class LinkState:
-    """What an edge carries besides its endpoints."""
+    """What an edge carries besides its endpoints.
 
+    The fields in :data:`COLUMNS` live in a row of a :class:`LinkFigures` (the link's
+    own, until the graph gathers every edge's into one for the cost round); read and set
+    them like the others. ``dataclasses.replace`` gives a copy with its own row."""
+
+    _fig: LinkFigures = field(default_factory=LinkFigures, init=False, repr=False, compare=False)
+    _row: int = field(default=0, init=False, repr=False, compare=False)
     src_port: int
     dst_port: int
     capacity_bps: int
@@ -58,6 +115,34 @@ class LinkState:
     features: list[float] | None = None
     features_at: float | None = None
     cost_override: float | None = None
+
+
+def _column(name: str) -> property:
+    def get(self: LinkState) -> Any:
+        value = getattr(self._fig, name)[self._row]
+        return None if value != value else value  # NaN: not set
+
+    def set_(self: LinkState, value: Any) -> None:
+        getattr(self._fig, name)[self._row] = math.nan if value is None else value
+
+    return property(get, set_)
+
+
+def _features_column() -> property:
+    def get(self: LinkState) -> Any:
+        return self._fig.features[self._row]
+
+    def set_(self: LinkState, value: Any) -> None:
+        self._fig.features[self._row] = value
+
+    return property(get, set_)
+
+
+for _name in COLUMNS:  # the dataclass's slots for these stay unused: rows hold them
+    setattr(LinkState, _name, _features_column() if _name == "features" else _column(_name))
+
+LINK_FIELDS = frozenset(f for f in LinkState.__dataclass_fields__ if not f.startswith("_"))
+"""Every field a caller may set on a :class:`LinkState`."""
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from controller.config import METRICS, Config
-from controller.network.model import LinkKey, LinkState
-from controller.network.weights import affected_metrics, cost_weights, link_weight, set_weights
+from controller.network.model import LINK_FIELDS, LinkFigures, LinkKey, LinkState
+from controller.network.weights import (
+    affected_metrics,
+    cost_weights,
+    link_weight,
+    set_weights,
+)
 
 Edge = tuple[int, int, dict[str, Any]]
-BatchListener = Callable[[str, list[Edge], list[float]], None]
-CostRoundFigures = tuple[
-    list[Any], list[float | None], list[float | None], list[float | None], list[float | None]
-]
-"""Per edge: features, features_at, predicted_latency_ms, predicted_cost, fallback_cost."""
+BatchListener = Callable[[str, list[Edge], np.ndarray, np.ndarray], None]
+"""(metric, edges, the indexes in ``edges`` of those whose weight changed, their new
+weights); ``edges`` as ``graph.edges(data=True)`` gives them (the same list object from one
+cost round to the next while the structure lasts: listeners may key a cache on it)."""
 
 
 class WeightedGraph:
@@ -40,8 +45,9 @@ class WeightedGraph:
         self.weight_listeners: list[Callable[[int, int, str, float], None]] = []
         """Told of every weight change (src, dst, metric, weight): views kept in step."""
         self.batch_weight_listeners: list[BatchListener] = []
-        """The same for :meth:`update_links`: (metric, the edges whose weight changed, as
-        ``graph.edges(data=True)`` gives them, their new weights)."""
+        """The same for :meth:`update_links` and :meth:`set_cost_round` (see
+        :data:`BatchListener`)."""
+        self._rows: _Rows | None = None
         self._versions: dict[str, int] = dict.fromkeys(METRICS, 0)
         """Per metric: bumped by a change of structure or of a weight under that metric
         (path caches of other metrics stay valid: counters move ``utilization``, not
@@ -86,7 +92,7 @@ class WeightedGraph:
         metric, the new weights as :func:`link_weight` gives them, priced by the caller
         on its own arrays (a unit test holds the cost round's to it); others recomputed.
         ``states``: the edges' states, if the caller has them at hand."""
-        if unknown := [n for n in columns if n not in LinkState.__dataclass_fields__]:
+        if unknown := [n for n in columns if n not in LINK_FIELDS]:
             raise AttributeError(f"LinkState has no field {unknown[0]!r}")
         if states is None:
             states = [data["state"] for _, _, data in edges]
@@ -99,42 +105,60 @@ class WeightedGraph:
             if metric in given:
                 new = given[metric]
             elif metric == "cost" and fallback == "delay":
-                new = cost_weights(states, columns)
+                new = cost_weights(states)  # as the states now read
             else:
                 new = [link_weight(st, metric, fallback) for st in states]
             if changed := set_weights(edges, metric, new):
+                if metric == "cost" and self._rows is not None:
+                    self._rows.cost = None  # read afresh at the next cost round
                 self._versions[metric] += 1
-                if self.batch_weight_listeners:
-                    moved, weights_of = [edges[i] for i in changed], [new[i] for i in changed]
-                    for listener in self.batch_weight_listeners:
-                        listener(metric, moved, weights_of)
+                idx = np.asarray(changed, dtype=np.int64)
+                self._tell(metric, edges, idx, np.asarray(new, dtype=float)[idx])
+
+    def cost_round_rows(self) -> tuple[list[Edge], LinkFigures]:
+        """Every edge, as ``graph.edges(data=True)`` gives them, and one
+        :class:`LinkFigures` with a row per edge in that order that every edge's state
+        reads its round figures from: both kept (the same objects) until the structure
+        changes. What :meth:`set_cost_round` writes."""
+        return self._current_rows().edges, self._current_rows().figures
+
+    def _current_rows(self) -> _Rows:
+        if self._rows is None or self._rows.version != self.structure_version:
+            self._rows = _Rows(self.structure_version, list(self.graph.edges(data=True)))
+        return self._rows
 
     def set_cost_round(
-        self,
-        edges: list[Edge],
-        states: list[LinkState],
-        figures: CostRoundFigures,
-        cost: list[float],
+        self, figures: LinkFigures, columns: Mapping[str, list[Any]], cost: np.ndarray
     ) -> None:
-        """A cost round's figures of every edge (as :meth:`update_links` with these
-        fields, in one pass: the round writes 4,000 edges) and their weights under
-        ``cost`` (as :func:`link_weight` gives them from these figures; a unit test holds
-        the round to it)."""
-        changed = []
-        for i, ((_, _, data), st, f, at, ms, pc, fc, w) in enumerate(
-            zip(edges, states, *figures, cost, strict=True)
-        ):
-            st.features, st.features_at, st.predicted_latency_ms = f, at, ms
-            st.predicted_cost, st.fallback_cost = pc, fc
-            if data.get("cost") != w:
-                data["cost"] = w
-                changed.append(i)
-        if changed:
+        """A cost round's figures of every edge, one column each in
+        :meth:`cost_round_rows` order (float columns with NaN for not set), and their
+        weights under ``cost`` (as :func:`link_weight` gives them from these figures; a
+        unit test holds the round to it): a few list assignments and array operations,
+        not a write per edge."""
+        rows = self._current_rows()
+        edges = rows.edges
+        if figures is not rows.figures:
+            raise ValueError("the cost round's rows are stale: the structure changed")
+        for name, values in columns.items():
+            if name not in LinkFigures.__slots__:
+                raise AttributeError(f"not a cost round figure: {name!r}")
+            if len(values) != len(edges):
+                raise ValueError(f"{name}: {len(values)} values for {len(edges)} edges")
+            setattr(figures, name, values)
+        if rows.cost is None:  # each edge's weight under cost, kept in step from here
+            rows.cost = np.array([data["cost"] for data in rows.datas], dtype=float)
+        changed = np.flatnonzero(rows.cost != cost)
+        datas = rows.datas
+        for i, w in zip(changed.tolist(), cost[changed].tolist(), strict=True):
+            datas[i]["cost"] = w
+        rows.cost = np.array(cost, dtype=float)  # a copy: the caller keeps its own
+        if len(changed):
             self._versions["cost"] += 1
-            if self.batch_weight_listeners:
-                moved, weights = [edges[i] for i in changed], [cost[i] for i in changed]
-                for listener in self.batch_weight_listeners:
-                    listener("cost", moved, weights)
+            self._tell("cost", edges, changed, cost[changed])
+
+    def _tell(self, metric: str, edges: list[Edge], idx: np.ndarray, weights: np.ndarray) -> None:
+        for listener in self.batch_weight_listeners:
+            listener(metric, edges, idx, weights)
 
     def _reweigh(
         self, src: int, dst: int, data: dict[str, Any], metrics: Iterable[str] = METRICS
@@ -144,6 +168,8 @@ class WeightedGraph:
             weight = link_weight(data["state"], metric, fallback)
             if data.get(metric) != weight:
                 data[metric] = weight
+                if metric == "cost" and self._rows is not None:
+                    self._rows.cost_changed(src, dst, weight)
                 self._versions[metric] += 1
                 for listener in self.weight_listeners:
                     listener(src, dst, metric, weight)
@@ -165,3 +191,25 @@ class WeightedGraph:
     def weight(self, src: int, dst: int, metric: str) -> float:
         """The weight of edge ``src -> dst`` under ``metric``."""
         return float(self.graph.edges[src, dst][metric])
+
+
+class _Rows:
+    """The edges of one structure in a fixed order, their round figures' store, and
+    their weights under ``cost`` as last written (a cost round compares on the array)."""
+
+    def __init__(self, version: int, edges: list[Edge]) -> None:
+        self.version = version
+        self.edges = edges
+        self.datas = [data for _, _, data in edges]
+        self.figures = LinkFigures.gather([data["state"] for data in self.datas])
+        self.cost: np.ndarray | None = None
+        self._index: dict[tuple[int, int], int] | None = None
+
+    def cost_changed(self, u: int, v: int, weight: float) -> None:
+        """One edge's weight under ``cost`` changed outside a round (a measured delay)."""
+        if self.cost is None:
+            return
+        if self._index is None:
+            self._index = {(a, b): i for i, (a, b, _) in enumerate(self.edges)}
+        if (i := self._index.get((u, v))) is not None:
+            self.cost[i] = weight

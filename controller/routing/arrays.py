@@ -31,6 +31,8 @@ class WeightArrays:
         self._pos: dict[tuple[int, int], tuple[int, int]] = {}
         """(u, v) -> its entry in the forward and in the reversed matrices' data."""
         self.rebuilds = 0
+        self._cached: tuple[list[tuple[int, int, Any]], np.ndarray] | None = None
+        """A cost round's edge list (by identity) and each edge's two entries."""
         topo.weight_listeners.append(self.on_weight)
         topo.batch_weight_listeners.append(self.on_weights)
 
@@ -67,6 +69,7 @@ class WeightArrays:
             self._forward[m] = _csr(row, col, w, n)
             self._reverse[m] = _csr(col[rev], row[rev], w[rev], n)
         self._structure = self.topo.structure_version
+        self._cached = None
         self.rebuilds += 1
 
     def on_weight(self, u: int, v: int, metric: str, weight: float) -> None:
@@ -79,14 +82,31 @@ class WeightArrays:
             self._reverse[metric].data[pos[1]] = weight
 
     def on_weights(
-        self, metric: str, edges: list[tuple[int, int, Any]], weights: list[float]
+        self, metric: str, edges: list[tuple[int, int, Any]], idx: np.ndarray, weights: np.ndarray
     ) -> None:
-        """Many weights of one metric changed (a cost round): the same changes here."""
+        """Many weights of one metric changed (a cost round): the same changes here. The
+        entries of a cost round's edges are looked up once per structure (the graph hands
+        the same list every round) and the weights set in one array operation."""
         if self._structure != self.topo.structure_version or metric not in self._forward:
             return
+        if self._cached is None or self._cached[0] is not edges:
+            if 2 * len(idx) < len(edges):  # a few: look just those up
+                self._patch(metric, [edges[i] for i in idx.tolist()], weights)
+                return
+            none = (-1, -1)
+            pos = np.array([self._pos.get((u, v), none) for u, v, _ in edges], dtype=np.int64)
+            self._cached = (edges, pos.reshape(-1, 2))
+        pos = self._cached[1][idx]
+        known = pos[:, 0] >= 0
+        if not known.all():
+            pos, weights = pos[known], weights[known]
+        self._forward[metric].data[pos[:, 0]] = weights
+        self._reverse[metric].data[pos[:, 1]] = weights
+
+    def _patch(self, metric: str, edges: list[tuple[int, int, Any]], weights: np.ndarray) -> None:
         get = self._pos.get
         forward, reverse, found = [], [], []
-        for (u, v, _), w in zip(edges, weights, strict=True):
+        for (u, v, _), w in zip(edges, weights.tolist(), strict=True):
             if (p := get((u, v))) is not None:
                 forward.append(p[0])
                 reverse.append(p[1])

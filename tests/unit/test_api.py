@@ -29,7 +29,7 @@ def net() -> FakeNetwork:
 
 @pytest.fixture
 def ctx(net: FakeNetwork) -> api.ApiContext:
-    return api.ApiContext(ControllerView(net.core))
+    return api.ApiContext(ControllerView(net.core), clock=lambda: net.now)  # the fake clock
 
 
 def call(

@@ -4,6 +4,7 @@ step; and the rings' field gathers equal their full-sample reads."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import networkx as nx
@@ -109,17 +110,101 @@ def test_field_gathers_equal_full_sample_reads() -> None:
             assert np.array_equal(column, values[:, :, f].T)
 
 
-@pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
-def test_unset_figures_are_none_and_the_rest_plain_floats(share: float) -> None:
-    """A round's optional figures (NaN: not set) become None, every other one the same
-    float, whatever share of them is unset."""
-    from controller.linkcost.service import _optional
+def test_rounds_across_structure_changes_keep_states_arrays_and_rows_in_step() -> None:
+    """Links going and coming between rounds: every state still reads what the round
+    wrote for it, the path arrays follow, and figures written for an old structure are
+    refused rather than lost."""
+    rng = random.Random(11)
+    topo = network(24, 1)
+    for _, _, data in topo.graph.edges(data=True):
+        data["state"].capacity_bps = 10_000_000
+    service = LinkCostService(Config(link_timeout=1e9, lldp_interval=1.0), topo)
+    arrays = WeightArrays(topo)
+    totals: dict[tuple[int, int], list[int]] = {}
+    removed: list[LinkKey] = []
+    for r in range(10):
+        now = 10.0 + r
+        if r in (4, 7):  # a cable goes (its port down), and at 7 the first one comes back
+            key = next(topo.links())
+            assert topo.port_status(key.src, PortInfo(key.src_port, up=False), now).removed
+            removed.append(key)
+        if r == 7:
+            back = removed[0]
+            topo.port_status(back.src, PortInfo(back.src_port, speed_bps=10**9), now)
+            topo.link_seen(back, now)
+            assert topo.link_seen(back.reverse(), now).added
+        edges = list(topo.graph.edges(data=True))
+        for u, v, _ in edges:
+            topo.update_link(u, v, latency_ms=rng.uniform(0.2, 5.0))
+        for d in topo.switches():
+            counters = []
+            for p in topo.ports(d):
+                c = totals.setdefault((d, p), [0, 0, 0, 0])
+                c[0] += (step := rng.randrange(1, 600_000))
+                c[1] += step
+                counters.append(PortCounters(p, *c))
+            service.on_port_stats(d, counters, now)
+        arrays.distances(1, "cost", towards=False)
+        stale_edges, stale_rows = topo.cost_round_rows()
+        service.update_costs(now)
+        for u, v, data in edges:
+            assert data["cost"] == link_weight(data["state"], "cost", "delay"), (r, u, v)
+        want = nx.single_source_dijkstra_path_length(topo.graph, 1, weight="cost")
+        got = arrays.distances(1, "cost", towards=False)
+        for node, dist in want.items():
+            assert got[arrays.index[node]] == pytest.approx(dist, rel=1e-12)
+    assert service.predicted_links > 0
+    gone = removed[1]  # a structure change: the rows held are stale now
+    topo.port_status(gone.src, PortInfo(gone.src_port, speed_bps=10**9), 30.0)
+    topo.link_seen(gone, 30.0)
+    assert topo.link_seen(gone.reverse(), 30.0).added
+    n = len(stale_edges)
+    with pytest.raises(ValueError, match="stale"):
+        topo.set_cost_round(stale_rows, {"predicted_cost": [2.0] * n}, np.full(n, 2.0))
 
-    rng = np.random.default_rng(7)
-    for n in (0, 1, 5, 4000):
-        values = rng.random(n)
-        values[rng.random(n) < share] = np.nan
-        out = _optional(values)
-        assert len(out) == n
-        for x, v in zip(out, values.tolist(), strict=True):
-            assert (x is None) if np.isnan(v) else (type(x) is float and x == v)
+
+def test_a_state_copy_has_its_own_row_and_nan_reads_as_not_set() -> None:
+    import dataclasses
+
+    from controller.network.model import LinkFigures, LinkState
+
+    a, b = LinkState(1, 2, 10**7, 0.0, latency_ms=2.0), LinkState(3, 4, 10**9, 0.0)
+    rows = LinkFigures.gather([a, b])
+    assert rows.latency_ms[0] == 2.0 and math.isnan(rows.latency_ms[1])
+    assert rows.capacity_bps == [10**7, 10**9]
+    rows.predicted_cost = [3.0, math.nan]  # what a round does: a column at once
+    assert (a.predicted_cost, b.predicted_cost) == (3.0, None)
+    copy = dataclasses.replace(a, utilization=0.5)
+    assert copy.predicted_cost == 3.0 and copy.latency_ms == 2.0
+    rows.predicted_cost = [4.0, 5.0]
+    assert (copy.predicted_cost, a.predicted_cost) == (3.0, 4.0)  # the copy stays
+    a.fallback_cost = math.nan
+    assert a.fallback_cost is None
+    assert copy == dataclasses.replace(copy)  # equality reads the fields, not the rows
+
+
+def test_a_weight_set_between_rounds_is_overwritten_by_the_next_round() -> None:
+    """The round compares against the weights as last written: one set outside a round
+    (here a prediction put in by hand) must not hide from it."""
+    topo = network(12, 2)
+    for _, _, data in topo.graph.edges(data=True):
+        data["state"].capacity_bps = 10_000_000
+    service = LinkCostService(Config(link_timeout=1e9, lldp_interval=1.0), topo)
+    totals: dict[tuple[int, int], int] = {}
+    for r in range(5):
+        for u, v, _ in topo.graph.edges(data=True):
+            topo.update_link(u, v, latency_ms=1.0)
+        for d in topo.switches():
+            counters = []
+            for p in topo.ports(d):
+                totals[(d, p)] = totals.get((d, p), 0) + 100_000
+                counters.append(PortCounters(p, totals[(d, p)], totals[(d, p)], 100, 100))
+            service.on_port_stats(d, counters, 10.0 + r)
+        service.update_costs(10.0 + r)
+    u, v, data = next(iter(topo.graph.edges(data=True)))
+    before = data["cost"]
+    topo.update_link(u, v, predicted_cost=before + 5.0)  # outside a round
+    assert data["cost"] == before + 5.0
+    service.update_costs(14.0)  # the same figures again: the same prediction
+    assert data["state"].predicted_cost == pytest.approx(before)
+    assert data["cost"] == link_weight(data["state"], "cost", "delay")
