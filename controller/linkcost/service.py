@@ -44,14 +44,6 @@ UNMEASURED_MS = 1.0
 """Delay assumed for a link with neither a prediction nor a measurement."""
 
 Edge = tuple[int, int]
-ROUND_FIELDS = (
-    "features",
-    "features_at",
-    "predicted_latency_ms",
-    "predicted_cost",
-    "fallback_cost",
-)
-"""The :class:`LinkState` fields a cost round sets on every link (in this order)."""
 
 
 class LinkCostService:

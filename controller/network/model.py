@@ -5,8 +5,10 @@ Plain records shared by discovery, routing, link costs and the REST view.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 OFPP_MAX = 0xFFFFFF00  # OpenFlow 1.3: port numbers above this are reserved (LOCAL, ...)
@@ -86,20 +88,32 @@ class LinkFigures:
         for name in COLUMNS:
             setattr(fig, name, [getattr(st._fig, name)[st._row] for st in states])
         for row, st in enumerate(states):
-            st._fig, st._row = fig, row
+            st._bind(fig, row)
         return fig
 
 
+class _Row:
+    """Where a :class:`LinkState` keeps its :data:`COLUMNS`: a store and a row in it
+    (slots outside the dataclass's fields: ``fields``, ``asdict`` and ``replace`` see
+    only the fields)."""
+
+    __slots__ = ("_fig", "_row")
+    _fig: LinkFigures
+    _row: int
+
+    def _bind(self, fig: LinkFigures, row: int) -> None:
+        self._fig, self._row = fig, row
+
+
 @dataclass(slots=True)
-class LinkState:
+class LinkState(_Row):
     """What an edge carries besides its endpoints.
 
     The fields in :data:`COLUMNS` live in a row of a :class:`LinkFigures` (the link's
     own, until the graph gathers every edge's into one for the cost round); read and set
-    them like the others. ``dataclasses.replace`` gives a copy with its own row."""
+    them like the others. A copy (``dataclasses.replace``, ``copy``, ``pickle``) has a
+    row of its own."""
 
-    _fig: LinkFigures = field(default_factory=LinkFigures, init=False, repr=False, compare=False)
-    _row: int = field(default=0, init=False, repr=False, compare=False)
     src_port: int
     dst_port: int
     capacity_bps: int
@@ -116,6 +130,31 @@ class LinkState:
     features_at: float | None = None
     cost_override: float | None = None
 
+    def __copy__(self) -> LinkState:
+        return dataclasses.replace(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LinkState:
+        out = dataclasses.replace(self)
+        if self.features is not None:
+            out.features = copy.deepcopy(self.features, memo)
+        return out
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _link_state, tuple(getattr(self, f) for f in self.__dataclass_fields__)
+
+
+def _link_state(*values: Any) -> LinkState:
+    return LinkState(*values)
+
+
+def _own_row(state: LinkState) -> LinkFigures:
+    """The state's store; a new one-row store the first time (its ``__init__``)."""
+    try:
+        return state._fig
+    except AttributeError:
+        state._bind(LinkFigures(), 0)
+        return state._fig
+
 
 def _column(name: str) -> property:
     def get(self: LinkState) -> Any:
@@ -123,7 +162,7 @@ def _column(name: str) -> property:
         return None if value != value else value  # NaN: not set
 
     def set_(self: LinkState, value: Any) -> None:
-        getattr(self._fig, name)[self._row] = math.nan if value is None else value
+        getattr(_own_row(self), name)[self._row] = math.nan if value is None else value
 
     return property(get, set_)
 
@@ -133,7 +172,7 @@ def _features_column() -> property:
         return self._fig.features[self._row]
 
     def set_(self: LinkState, value: Any) -> None:
-        self._fig.features[self._row] = value
+        _own_row(self).features[self._row] = value
 
     return property(get, set_)
 
@@ -141,7 +180,7 @@ def _features_column() -> property:
 for _name in COLUMNS:  # the dataclass's slots for these stay unused: rows hold them
     setattr(LinkState, _name, _features_column() if _name == "features" else _column(_name))
 
-LINK_FIELDS = frozenset(f for f in LinkState.__dataclass_fields__ if not f.startswith("_"))
+LINK_FIELDS = frozenset(LinkState.__dataclass_fields__)
 """Every field a caller may set on a :class:`LinkState`."""
 
 

@@ -17,7 +17,13 @@ import networkx as nx
 import numpy as np
 
 from controller.config import METRICS, Config
-from controller.network.model import LINK_FIELDS, LinkFigures, LinkKey, LinkState
+from controller.network.model import (
+    LINK_FIELDS,
+    ROUND_FIGURES,
+    LinkFigures,
+    LinkKey,
+    LinkState,
+)
 from controller.network.weights import (
     affected_metrics,
     cost_weights,
@@ -74,7 +80,7 @@ class WeightedGraph:
         state: LinkState = data["state"]
         metrics: set[str] = set()
         for name, value in figures.items():
-            if not hasattr(state, name):
+            if name not in LINK_FIELDS:
                 raise AttributeError(f"LinkState has no field {name!r}")
             setattr(state, name, value)
             metrics.update(self._affects.get(name, METRICS))
@@ -139,12 +145,16 @@ class WeightedGraph:
         edges = rows.edges
         if figures is not rows.figures:
             raise ValueError("the cost round's rows are stale: the structure changed")
-        for name, values in columns.items():
-            if name not in LinkFigures.__slots__:
+        n = len(edges)
+        for name, values in columns.items():  # all checked before anything is written
+            if name not in ROUND_FIGURES:
                 raise AttributeError(f"not a cost round figure: {name!r}")
-            if len(values) != len(edges):
-                raise ValueError(f"{name}: {len(values)} values for {len(edges)} edges")
-            setattr(figures, name, values)
+            if len(values) != n:
+                raise ValueError(f"{name}: {len(values)} values for {n} edges")
+        if cost.shape != (n,):
+            raise ValueError(f"cost: shape {cost.shape} for {n} edges")
+        for name, values in columns.items():
+            setattr(figures, name, values)  # the lists become the columns: not copied
         if rows.cost is None:  # each edge's weight under cost, kept in step from here
             rows.cost = np.array([data["cost"] for data in rows.datas], dtype=float)
         changed = np.flatnonzero(rows.cost != cost)

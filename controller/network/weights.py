@@ -64,10 +64,11 @@ def cost_weights(
     together). ``known``: fields whose values per link the caller has at hand."""
 
     def column(name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(values, set): None is not set (NaN is set, and not usable)."""
+        """(values, set): None or NaN is not set (as a state reads a NaN: see
+        :class:`~controller.network.model.LinkFigures`)."""
         values = known[name] if known and name in known else [getattr(st, name) for st in states]
-        present = np.array([x is not None for x in values], dtype=bool)
-        return np.array([np.nan if x is None else x for x in values], dtype=float), present
+        array = np.array([np.nan if x is None else x for x in values], dtype=float)
+        return array, ~np.isnan(array)
 
     return list(
         cost_weight_array(

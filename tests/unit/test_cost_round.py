@@ -208,3 +208,36 @@ def test_a_weight_set_between_rounds_is_overwritten_by_the_next_round() -> None:
     service.update_costs(14.0)  # the same figures again: the same prediction
     assert data["state"].predicted_cost == pytest.approx(before)
     assert data["cost"] == link_weight(data["state"], "cost", "delay")
+
+
+def test_a_cost_round_write_is_checked_whole_before_anything_is_written() -> None:
+    topo = network(8, 3)
+    edges, rows = topo.cost_round_rows()
+    n = len(edges)
+    before = [(d["cost"], d["state"].predicted_cost) for _, _, d in edges]
+    bad = [
+        ({"latency_ms": [40.0] * n}, np.full(n, 3.0)),  # not a round's: its weights stay
+        ({"predicted_cost": [7.0] * n, "fallback_cost": [1.0]}, np.full(n, 7.0)),
+        ({"predicted_cost": [7.0] * n}, np.full(1, 7.0)),
+    ]
+    for columns, cost in bad:
+        with pytest.raises((ValueError, AttributeError)):
+            topo.set_cost_round(rows, columns, cost)
+        assert [(d["cost"], d["state"].predicted_cost) for _, _, d in edges] == before
+    with pytest.raises(AttributeError):
+        topo.update_link(edges[0][0], edges[0][1], _row=1)  # not a field
+
+
+def test_copies_and_pickles_of_a_state_have_their_own_row() -> None:
+    import copy
+    import pickle
+
+    topo = network(6, 4)
+    edges, rows = topo.cost_round_rows()
+    st = edges[0][2]["state"]
+    st.latency_ms = 2.0
+    for other in (copy.copy(st), copy.deepcopy(st), pickle.loads(pickle.dumps(st))):
+        assert other == st and other.latency_ms == 2.0
+        other.latency_ms = 9.0
+        assert st.latency_ms == 2.0 and rows.latency_ms[0] == 2.0
+    assert len(pickle.dumps(st)) < 1000  # the state, not the whole store
