@@ -44,6 +44,7 @@ model: setup
 
 lint: setup
 	$(VENV)/bin/ruff check controller topologies scripts testbed training tests
+	$(VENV)/bin/ruff format --check controller topologies scripts testbed training tests
 	$(VENV)/bin/mypy
 
 clean:

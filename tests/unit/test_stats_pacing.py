@@ -37,4 +37,3 @@ def test_over_the_budget_a_share_per_round_and_every_switch_once_per_sweep() -> 
         seen.update(share)
     assert set(seen) == set(range(1, 8)) and max(seen.values()) <= 2
     assert lc.fresh_s() == 2 * lc.config.stats_interval * 3
-
