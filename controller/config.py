@@ -87,6 +87,9 @@ class Config:
     """A host silent this long, with no installed route, is forgotten."""
     max_hosts: int = 100_000
     """Host table limit: new MACs beyond it are ignored (and counted) until hosts age out."""
+    max_pairs: int = 100_000
+    """Pair table limit: a new host pair beyond it is not installed (and counted) until
+    pairs idle out; one host sending to every other cannot grow it without end."""
     max_macs_per_port: int = 64
     """MACs learned on one access port at most; more are refused (a MAC flood on one port
     cannot fill the table)."""
@@ -184,6 +187,8 @@ class Config:
             raise ConfigError("max_hosts: must be >= 1")
         if self.max_macs_per_port < 1:
             raise ConfigError("max_macs_per_port: must be >= 1")
+        if self.max_pairs < 1:
+            raise ConfigError("max_pairs: must be >= 1")
         for ip, mac in self.static_hosts.items():
             if not (_is_ipv4(ip) and _is_mac(mac)):
                 raise ConfigError(f"static_hosts: {ip!r} = {mac!r} is not IPv4 = MAC")

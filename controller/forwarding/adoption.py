@@ -302,6 +302,8 @@ class FlowAdoption:
         """Why a complete pair is not adopted after all ("": it is)."""
         if c.record.key in self.runtime.pairs:
             return "the pair was installed again meanwhile"
+        if len(self.runtime.pairs) >= self.runtime.config.max_pairs:
+            return "the pair table is full (max_pairs)"
         for mac, at in ((c.record.a, c.a_at), (c.record.b, c.b_at)):
             host = self.hosts.by_mac(mac)
             if host is not None and (host.dpid, host.port) != at:

@@ -122,8 +122,7 @@ class ForwardingRuntime:
 
     # ------------------------------------------------------------------ packets
     def forward(self, src: str, dst: str, packet: HeldPacket, now: float) -> None:
-        """The first packet(s) of a pair of known hosts: install its route, then release
-        the packet through the table (held meanwhile, bounded)."""
+        """A new pair's first packets: install its route, then release them (held, bounded)."""
         key = PairKey.of(src, dst)
         record = self.pairs.get(key)
         if record is None or record.state is not PairState.INSTALLING:
@@ -198,9 +197,8 @@ class ForwardingRuntime:
             self._finish(record, Outcome.SWITCH_GONE, f"switch {dpid:016x} disconnected")
 
     def expire(self, now: float) -> None:
-        """Stages whose barrier did not come back in time fail; so does (a backstop) any
-        installation older than all its stages plus one are allowed to take. Moved-from
-        paths whose drain time is over are deleted."""
+        """Stages whose barrier did not come back in time fail; so does (a backstop) an
+        install older than its stages plus one may take. Drained moved-from paths go."""
         for record in self.table.busy():
             for msg in record.retire_due(now):
                 self.transport.send(msg)
@@ -214,9 +212,8 @@ class ForwardingRuntime:
 
     def on_flow_removed(self, dpid: int, cookie: int, timed_out: bool) -> None:
         """A path flow timed out. Only the ingress flow of one direction of the pair's
-        current installation counts: that direction is removed everywhere (the other may
-        still be busy, e.g. a one-way UDP stream); when neither is left, the pair is
-        forgotten. Its next packet installs it again."""
+        current install counts: that direction goes everywhere (the other may still be
+        busy, e.g. one-way UDP); with neither left the pair is forgotten until it sends."""
         parts = split_cookie(cookie)
         if not timed_out or parts is None:
             return
@@ -303,6 +300,9 @@ class ForwardingRuntime:
         self, key: PairKey, now: float, sender: Direction | None = None
     ) -> PairRecord | None:
         """Plan the pair's path and start installing it (egress first for ``sender``)."""
+        if key not in self.pairs and len(self.table) >= self.config.max_pairs:
+            self.counters.pairs_refused += 1  # a host spraying new destinations: bounded
+            return None
         ha, hb = self.host_of(key.a), self.host_of(key.b)
         if ha is None or hb is None:
             self.drop(key)

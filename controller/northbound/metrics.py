@@ -53,6 +53,7 @@ COUNTER_HELP: dict[str, str] = {
     "installs_failed": "Pair installations that failed",
     "paths_adopted": "Pairs found installed on a switch at connection and adopted",
     "found_flows_deleted": "Flows found on a switch at connection that fit no pair, deleted",
+    "pairs_refused": "New host pairs not installed: the pair table held max_pairs",
     "miss_meters_on": "Switches whose table-miss entries go through per-port meters",
     "miss_meters_unsupported": "Switches without pktps drop meters",
     "miss_meters_failed": "Switches whose meters were refused",

@@ -25,6 +25,7 @@ from controller.southbound.messages import (
     FlowDelete,
     Match,
     path_cookie,
+    split_cookie,
 )
 from tests.fakes import FakeNetwork, FlowEntry
 from topologies.spec import parse_spec
@@ -299,3 +300,21 @@ def test_a_pair_id_clash_with_a_late_switch_hurts_neither_pair() -> None:
     assert net.deliver("h1", "h2") == [1, 2]  # re-installed under a fresh id
     fresh = net.runtime.record(net.host("h1").mac, net.host("h2").mac)
     assert fresh is not None and fresh.pair_id != new.pair_id
+
+
+def test_found_pairs_beyond_max_pairs_are_not_adopted_and_their_flows_go() -> None:
+    """A switch reports pairs' flows at connection: adoption fills the pair table only up
+    to ``max_pairs`` (a switch cannot grow it by what it claims to hold)."""
+    import dataclasses
+
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    net.deliver("h2", "h4")
+    net.config = dataclasses.replace(net.config, max_pairs=1)
+    restarted(net)
+    wait_grace(net)
+    assert len(net.runtime.pairs) == 1 and net.counters.paths_adopted == 1
+    (kept,) = net.runtime.pairs.values()
+    pair_ids = {p[0] for _, e in net.tables.flows() if (p := split_cookie(e.cookie))}
+    assert pair_ids == {kept.pair_id}  # the other pair's flows are gone from every switch
+    assert net.counters.found_flows_deleted > 0

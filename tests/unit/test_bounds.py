@@ -118,3 +118,40 @@ def test_200k_attacker_chosen_keys_leave_every_table_at_its_bound() -> None:
     assert len(core.discovery._accepted) < 100
     print(f"\n200k keys in {took:.1f} s: the controller's state grew {grown / 1e3:.1f} kB")
     assert grown < 5e6  # under 25 bytes a key: nothing is kept per key
+
+
+def test_one_host_sending_to_every_other_fills_the_pair_table_only_to_max_pairs() -> None:
+    """A host that sprays new destinations gets at most ``max_pairs`` pairs installed;
+    the rest are refused and counted (no record, no flows), other installed pairs keep
+    working, and a pair that idles out makes room again."""
+    from controller.forwarding.plan import Direction, PairKey
+    from tests.fakes import NotDelivered
+
+    hosts = {f"h{i}": 1 + i % 4 for i in range(1, 13)}
+    config = Config(model_path="", max_pairs=4)
+    net = FakeNetwork(parse_spec("ring,4").to_networkx(), hosts, config)
+    net.discover()
+    net.announce_all()
+    delivered = []
+    for i in range(2, 13):
+        try:
+            net.deliver("h1", f"h{i}")
+            delivered.append(f"h{i}")
+        except NotDelivered:
+            pass
+    runtime = net.core.forwarding
+    assert len(runtime.pairs) == 4 and len(delivered) == 4
+    assert runtime.counters.pairs_refused >= 11 - 4  # each refused first packet, at least
+    refused_pairs = [f"h{i}" for i in range(2, 13) if f"h{i}" not in delivered]
+    assert all(PairKey.of(net.hosts["h1"].mac, net.hosts[h].mac) not in runtime.pairs
+               for h in refused_pairs)  # fmt: skip
+    for h in delivered:
+        assert net.walk("h1", h)  # the installed ones still forward, switch by switch
+    # One pair idles out in both directions: the next new pair gets its place.
+    record = runtime.record(net.hosts["h1"].mac, net.hosts[delivered[0]].mac)
+    assert record is not None
+    for d in Direction:
+        net.idle_timeout(record.ingress(d), record.flow_cookie(d))
+    assert len(runtime.pairs) == 3
+    net.deliver("h1", refused_pairs[0])
+    assert len(runtime.pairs) == 4
