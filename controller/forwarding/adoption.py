@@ -20,8 +20,11 @@ the runtime does not know waits in a pool, by its cookie's pair id, until either
 Deletes are strict (exact cookie, match and priority), so an entry a newer installation
 has since overwritten stays. Flows of a pair the runtime knows (a switch reconnecting to
 a running controller) are judged at once: its current and draining installations' stay.
-Every pair id read is reserved: a new pair never gets one. (Pair ids also start at a
-random point per process, see ``first_pair_id``, against a switch read late.)
+Every pair id in the pool is reserved: a new pair does not get one while its flows wait.
+(Pair ids also start at a random point per process, see ``first_pair_id``, against a
+switch read late.) The pool is bounded, whatever switches claim to hold: at most
+``max_pairs`` pair ids and ``MAX_FOUND_PER_PAIR`` flows each; what does not fit is
+deleted at once.
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ RETRY_S = 0.5
 """Pending pairs are tried again at most this often (and at once after a reply)."""
 MAX_HOLD_S = 60.0
 """However often switches come up, a found flow is judged within this long."""
+MAX_FOUND_PER_PAIR = 128
+"""Found flows pooled per pair id (a pair has two per switch of its path, and older
+installations' until they go): more are deleted at once."""
 
 Entry = tuple[int, int, Match | None, int | None, int, int, int]
 """What identifies an installed entry: dpid, cookie, match, output, priority, timeouts."""
@@ -168,11 +174,17 @@ class FlowAdoption:
         if until is None or now > until:
             return
         planned: dict[int, set[Entry]] = {}  # known pairs' entries, worked out once
+        overflow = []
         for f in flows:
-            self._take(FoundFlow.of(dpid, f), now, planned)
+            found = FoundFlow.of(dpid, f)
+            if not self._take(found, now, planned):
+                overflow.append(found)
+        if overflow:
+            self._delete(overflow, "the pool of found flows is full")
         self._next_try = now
 
-    def _take(self, found: FoundFlow, now: float, planned: dict[int, set[Entry]]) -> None:
+    def _take(self, found: FoundFlow, now: float, planned: dict[int, set[Entry]]) -> bool:
+        """Judge or pool one found flow; False: it does not fit in the pool."""
         parts = split_cookie(found.cookie)
         pair_id = parts[0] if parts is not None else 0
         if pair_id == 0:
@@ -180,17 +192,31 @@ class FlowAdoption:
                 found.cookie == COOKIE_BASE
                 and (found.match is None or (found.priority, found.match) in BASE_ENTRIES)
             ):
-                return  # a base or per-port miss entry (set again at switch up), or one we
-                # cannot single out
+                return True  # a base or per-port miss entry (set again at switch up), or
+                # one we cannot single out
         else:
             record = self.runtime.record_of(pair_id)
             if record is not None and self._owned_by(record, found):
                 if record.install is None and not self._in_plans(record, found, planned):
                     self._delete([found], "an older installation of a known pair")
-                return
-            self.runtime.pair_ids.reserve(pair_id)
-        pending = self.pending.setdefault(pair_id, PendingPair(now))
-        pending.flows[(found.dpid, found.cookie, found.match, found.priority)] = found
+                return True
+        pending = self.pending.get(pair_id)
+        key = (found.dpid, found.cookie, found.match, found.priority)
+        if pending is None:
+            if len(self.pending) > self.config.max_pairs:  # (and the 0 bucket)
+                return False
+            pending = self.pending[pair_id] = PendingPair(now)
+            if pair_id:
+                self.runtime.pair_ids.reserve(pair_id)
+        elif key not in pending.flows and len(pending.flows) >= MAX_FOUND_PER_PAIR:
+            return False
+        pending.flows[key] = found
+        return True
+
+    def _forget(self, pair_id: int) -> PendingPair:
+        """A pair id's pool entry is decided: out of the pool, its id free again."""
+        self.runtime.pair_ids.release(pair_id)
+        return self.pending.pop(pair_id)
 
     @staticmethod
     def _owned_by(record: PairRecord, found: FoundFlow) -> bool:
@@ -222,7 +248,7 @@ class FlowAdoption:
         for pair_id, pending in list(self.pending.items()):
             deadline = max(pending.first_seen, self._last_switch_up) + self.grace
             if now >= min(deadline, pending.first_seen + MAX_HOLD_S):
-                del self.pending[pair_id]
+                self._forget(pair_id)
                 self._delete(pending.flows.values(), "no pair fits them")
 
     def _try(self, pair_id: int, now: float) -> None:
@@ -230,7 +256,7 @@ class FlowAdoption:
         if self.runtime.record_of(pair_id) is not None:
             return  # the id of a newer pair (it clashed): these wait for their deadline
         if any(self._dead_end(f) for f in pending.flows.values()):
-            del self.pending[pair_id]  # never adoptable; its packets must reach us now
+            self._forget(pair_id)  # never adoptable; its packets must reach us now
             self._delete(pending.flows.values(), "a port they use is down or gone")
             return
         by_generation: dict[int, list[FoundFlow]] = {}
@@ -240,7 +266,7 @@ class FlowAdoption:
             found = self._candidate(pair_id, generation, by_generation[generation], now)
             if found is None:
                 continue
-            del self.pending[pair_id]
+            self._forget(pair_id)
             others = [f for g, fs in by_generation.items() if g != generation for f in fs]
             reason = self._refusal(found)
             if reason:

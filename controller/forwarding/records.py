@@ -225,7 +225,8 @@ class PairRecord:
 
 class PairIds:
     """Ids for new pairs: counting up from ``start``, never one in use or reserved (carried
-    by flows found on a switch, e.g. a previous controller process's)."""
+    by flows found on a switch, e.g. a previous controller process's, while they wait to
+    be adopted or deleted)."""
 
     def __init__(self, start: int = 1) -> None:
         self._next = start
@@ -233,6 +234,9 @@ class PairIds:
 
     def reserve(self, pair_id: int) -> None:
         self._reserved.add(pair_id)
+
+    def release(self, pair_id: int) -> None:
+        self._reserved.discard(pair_id)
 
     def allocate(self, in_use: Container[int]) -> int:
         while True:

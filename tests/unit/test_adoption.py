@@ -318,3 +318,38 @@ def test_found_pairs_beyond_max_pairs_are_not_adopted_and_their_flows_go() -> No
     pair_ids = {p[0] for _, e in net.tables.flows() if (p := split_cookie(e.cookie))}
     assert pair_ids == {kept.pair_id}  # the other pair's flows are gone from every switch
     assert net.counters.found_flows_deleted > 0
+
+
+def test_the_pool_of_found_flows_is_bounded_whatever_a_switch_claims_to_hold() -> None:
+    """A switch reporting thousands of path flows (distinct pair ids, or one id over and
+    over) fills the pool only to its bounds; the rest is deleted at once, and the pair
+    ids reserved meanwhile are free again once the pool is decided."""
+    import dataclasses
+
+    from controller.forwarding.adoption import MAX_FOUND_PER_PAIR
+
+    net = ready(ring(4))
+    net.config = dataclasses.replace(net.config, max_pairs=10)
+    many_ids = [
+        FlowAdd(2, Match(in_port=1, eth_src=f"02:00:00:00:{i >> 8:02x}:{i & 0xFF:02x}",
+                         eth_dst="02:00:00:00:ff:ff"), 3, 5, path_cookie(1000 + i, 1, 0))
+        for i in range(1000)
+    ]  # fmt: skip
+    one_id = [
+        FlowAdd(3, Match(in_port=1, eth_src="02:00:00:00:ee:ee",
+                         eth_dst=f"02:00:00:01:{i >> 8:02x}:{i & 0xFF:02x}"), 2, 5,
+                path_cookie(999, 1, 0))
+        for i in range(500)
+    ]  # fmt: skip
+    net.tables.apply_all([*many_ids, *one_id])
+    restarted(net)
+    net.advance(1.0)
+    adoption = net.core.adoption
+    assert len(adoption.pending) <= 10 + 1
+    assert all(len(p.flows) <= MAX_FOUND_PER_PAIR for p in adoption.pending.values())
+    assert len(net.runtime.pair_ids._reserved) <= 11
+    assert net.counters.found_flows_deleted >= 1000 - 11 + 500 - MAX_FOUND_PER_PAIR
+    wait_grace(net)
+    assert adoption.pending == {} and net.runtime.pair_ids._reserved == set()
+    assert [e for _, e in net.tables.flows() if split_cookie(e.cookie)] == []
+    assert net.deliver("h1", "h3")  # and forwarding goes on
