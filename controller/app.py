@@ -211,6 +211,7 @@ class SdnController(app_manager.RyuApp):
         elif ev.state == DEAD_DISPATCHER:
             if self.sessions.owner(dp) is not None:
                 del self.transport.datapaths[dpid]
+                self.transport.forget(dpid, dp)
                 self.logger.info("switch %016x down", dpid)
                 if not self.transport.passive:
                     self.core.on_switch_down(dpid, now)

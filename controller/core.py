@@ -117,6 +117,7 @@ class ControllerCore:
             self._send(self.meters.port_added(dpid, port.port_no))
         if deleted:  # what was attached there is not (a moved host is learned again)
             self.forwarding.drop_hosts(self.hosts.forget_at(dpid, port.port_no))
+            self.limiter.forget(dpid, port.port_no)  # its packet-in bucket too
         if deleted or not port.up:
             self.forwarding.drop_at_port(dpid, port.port_no)
 

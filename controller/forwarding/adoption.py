@@ -20,11 +20,10 @@ the runtime does not know waits in a pool, by its cookie's pair id, until either
 Deletes are strict (exact cookie, match and priority), so an entry a newer installation
 has since overwritten stays. Flows of a pair the runtime knows (a switch reconnecting to
 a running controller) are judged at once: its current and draining installations' stay.
-Every pair id in the pool is reserved: a new pair does not get one while its flows wait.
-(Pair ids also start at a random point per process, see ``first_pair_id``, against a
-switch read late.) The pool is bounded, whatever switches claim to hold: at most
-``max_pairs`` pair ids and ``MAX_FOUND_PER_PAIR`` flows each; what does not fit is
-deleted at once.
+Pair ids in the pool are reserved (no new pair gets one meanwhile; ids also start at a
+random point per process, ``first_pair_id``, against a switch read late). Whatever
+switches report, the pool holds ``max_pairs`` ids of ``MAX_FOUND_PER_PAIR`` flows at
+most (the rest is deleted at once), and adoption keeps the host and pair tables' limits.
 """
 
 from __future__ import annotations
@@ -203,7 +202,7 @@ class FlowAdoption:
         pending = self.pending.get(pair_id)
         key = (found.dpid, found.cookie, found.match, found.priority)
         if pending is None:
-            if len(self.pending) > self.config.max_pairs:  # (and the 0 bucket)
+            if pair_id and len(self.pending) - (0 in self.pending) >= self.config.max_pairs:
                 return False
             pending = self.pending[pair_id] = PendingPair(now)
             if pair_id:
@@ -330,10 +329,17 @@ class FlowAdoption:
             return "the pair was installed again meanwhile"
         if len(self.runtime.pairs) >= self.runtime.config.max_pairs:
             return "the pair table is full (max_pairs)"
+        new = 0
         for mac, at in ((c.record.a, c.a_at), (c.record.b, c.b_at)):
             host = self.hosts.by_mac(mac)
             if host is not None and (host.dpid, host.port) != at:
                 return f"host {mac} is at {host.dpid:016x}/{host.port} now"
+            if host is None:  # it would be learned: within the host table's limits only
+                new += 1
+                if self.hosts.count_at(*at) >= self.config.max_macs_per_port:
+                    return f"port {at[0]:016x}/{at[1]} holds max_macs_per_port hosts"
+        if new and len(self.hosts) + new > self.config.max_hosts:
+            return "the host table is full (max_hosts)"
         return ""
 
     def _adopt(self, c: Candidate, now: float) -> None:

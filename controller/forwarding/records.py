@@ -264,10 +264,10 @@ class ForwardingCounters:
     paths_adopted: int = 0
     """Pairs found installed on the switches at switch up and taken over as they are."""
     found_flows_deleted: int = 0
-    pairs_refused: int = 0
-    """New pairs not installed: the pair table held ``max_pairs``."""
     """Flows found on the switches at switch up that fit no pair (or an older
     installation of one), deleted."""
+    pairs_refused: int = 0
+    """New pairs not installed: the pair table held ``max_pairs``."""
 
 
 def ingress_stats_requests(records: Iterable[PairRecord]) -> list[FlowStatsRequest]:

@@ -112,7 +112,8 @@ class LinkCostService:
         that carried traffic (sent here, received at the far end, recently)."""
         if not self.graph.has_switch(dpid):
             return []
-        self.traffic.update(dpid, counters, now)
+        ports = self.graph.ports(dpid)  # a reply's other ports would grow the rings
+        self.traffic.update(dpid, [c for c in counters if c.port_no in ports], now)
         fresh = self.fresh_s()
         working = []
         for key in self.graph.cables_from(dpid):

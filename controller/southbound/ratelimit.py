@@ -54,7 +54,11 @@ class PacketInLimiter:
 
     def forget(self, dpid: int, port: int | None = None) -> None:
         """A switch (or one of its ports) is gone: its buckets go too."""
-        for key in [k for k in self._buckets if k[0] == dpid and port in (None, k[1])]:
+        if port is not None:  # a port's two buckets, directly (port deletes may come often)
+            self._buckets.pop((dpid, port, False), None)
+            self._buckets.pop((dpid, port, True), None)
+            return
+        for key in [k for k in self._buckets if k[0] == dpid]:
             del self._buckets[key]
 
     def __len__(self) -> int:

@@ -87,6 +87,15 @@ class RyuTransport:
             box = self._boxes[dpid] = _Outbox(dp)
         return box
 
+    def forget(self, dpid: int, dp: Any) -> None:
+        """``dp``'s connection ended: its outbox goes (what waited in it is lost), so
+        switches that came and went leave nothing behind (nor keep their Datapath)."""
+        box = self._boxes.get(dpid)
+        if box is not None and box.dp is dp:
+            self.counters.messages_lost_closing += len(box.queue)
+            del self._boxes[dpid]
+            self._waiting.pop(dpid, None)
+
     def _queue(self, dpid: int, dp: Any, item: bytes | Any, low_value: bool) -> bool:
         box = self._box(dpid, dp)
         if len(box.queue) >= (LOW_VALUE_BACKLOG if low_value else MAX_OUTBOX):

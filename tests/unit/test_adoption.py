@@ -345,11 +345,29 @@ def test_the_pool_of_found_flows_is_bounded_whatever_a_switch_claims_to_hold() -
     restarted(net)
     net.advance(1.0)
     adoption = net.core.adoption
-    assert len(adoption.pending) <= 10 + 1
+    assert len([p for p in adoption.pending if p]) == 10  # max_pairs ids (0: no pair's)
     assert all(len(p.flows) <= MAX_FOUND_PER_PAIR for p in adoption.pending.values())
-    assert len(net.runtime.pair_ids._reserved) <= 11
+    assert len(net.runtime.pair_ids._reserved) == 10
     assert net.counters.found_flows_deleted >= 1000 - 11 + 500 - MAX_FOUND_PER_PAIR
     wait_grace(net)
     assert adoption.pending == {} and net.runtime.pair_ids._reserved == set()
     assert [e for _, e in net.tables.flows() if split_cookie(e.cookie)] == []
     assert net.deliver("h1", "h3")  # and forwarding goes on
+
+
+def test_adoption_keeps_the_host_tables_limits() -> None:
+    """Adopting a pair learns its hosts: not beyond ``max_hosts`` (a switch claiming
+    pairs cannot fill the host table and shut every new host out)."""
+    import dataclasses
+
+    net = ready(ring(4))
+    net.deliver("h1", "h3")
+    net.deliver("h2", "h4")
+    net.config = dataclasses.replace(net.config, max_hosts=3)
+    restarted(net)
+    wait_grace(net)
+    assert net.counters.paths_adopted == 1 and len(net.runtime.pairs) == 1
+    assert len(net.core.hosts.table) <= 3
+    (kept,) = net.runtime.pairs.values()
+    a, b = sorted(name for name, h in net.hosts.items() if h.mac in kept.key)
+    assert net.walk(a, b) and net.walk(b, a)  # the adopted pair forwards as it was

@@ -155,3 +155,23 @@ def test_one_host_sending_to_every_other_fills_the_pair_table_only_to_max_pairs(
     assert len(runtime.pairs) == 3
     net.deliver("h1", refused_pairs[0])
     assert len(runtime.pairs) == 4
+
+
+def test_port_stats_for_ports_a_switch_does_not_have_grow_nothing() -> None:
+    """A port-stats reply naming ports the switch never announced (50,000 of them) adds
+    no rows to the traffic tables or the rings; its real ports are read as usual."""
+    from controller.southbound.messages import PortCounters
+
+    net = ring4()
+    stats = net.core.linkcost
+    dpid = 1
+    real = sorted(net.core.graph.ports(dpid))
+    before = len(stats.traffic.ports)
+    for t in range(3):
+        counters = [PortCounters(p, 1000 * t, 1000 * t, t, t) for p in real]
+        counters += [PortCounters(10_000 + i, t, t, t, t) for i in range(50_000)]
+        stats.on_port_stats(dpid, counters, net.now + t)
+    keys = [k for k in stats.traffic.ports if k[0] == dpid]
+    assert sorted(p for _, p in keys) == real
+    assert len(stats.traffic.ports) <= before + len(real)
+    assert all(stats.traffic.get(dpid, p) is not None for p in real)

@@ -545,10 +545,12 @@ def test_a_deleted_port_forgets_its_hosts_and_their_routes() -> None:
     h1, h3 = net.host("h1"), net.host("h3")
     cookie = cookie_of(net, "h1", "h3")
     port = net.port_info(h1.dpid, h1.port)
+    assert (h1.dpid, h1.port, False) in net.core.limiter._buckets  # its packet-ins came
     net.call(lambda: net.core.on_port_status(h1.dpid, port, net.now, deleted=True))
     assert net.core.hosts.table.by_mac(h1.mac) is None
     assert net.runtime.record(h1.mac, h3.mac) is None
     assert net.tables.with_cookie(cookie) == []
+    assert not [k for k in net.core.limiter._buckets if k[:2] == (h1.dpid, h1.port)]
 
 
 def test_switch_down_then_up_keeps_forwarding() -> None:

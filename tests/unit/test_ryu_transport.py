@@ -161,3 +161,24 @@ def test_a_closing_datapath_counts_lost_messages() -> None:
     t.send(flow())
     t.flush()
     assert t.counters.messages_lost_closing == 1
+
+
+def test_a_switch_that_went_leaves_no_outbox_behind() -> None:
+    """5,000 switches connecting, sending and going: no outbox (nor its Datapath) stays;
+    a newer connection's outbox is not taken by the old one's end."""
+    t = RyuTransport()
+    for d in range(1, 5001):
+        dp = StubDatapath(d)
+        t.datapaths[d] = dp
+        assert t.send(flow(d))
+        if d % 2:
+            t.flush()  # half of them with nothing waiting, half with a message
+        del t.datapaths[d]
+        t.forget(d, dp)
+    assert t._boxes == {} and not t.backlogged
+    old, new = StubDatapath(7), StubDatapath(7)
+    t.datapaths[7] = new
+    assert t.send(flow(7))
+    t.forget(7, old)  # the old connection's DEAD event, after the new one's first send
+    t.flush()
+    assert [k for k, _, _ in new.wire] == ["bytes"]
