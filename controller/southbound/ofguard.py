@@ -11,20 +11,20 @@ bytes through at most 64 KiB), and returns a :class:`Verdict`:
   where Ryu assumes them, no overrun of what encloses it), version 0x04 (a HELLO may carry
   any version Ryu has a parser for). Ryu parses such a message without error.
 * ``REJECT``: malformed (a lying length, a truncated part, a wrong version): the peer is
-  broken or hostile and its byte stream cannot be trusted any more; drop the connection.
+  broken or hostile, its byte stream untrustworthy; drop the connection.
 * ``IGNORE``: well framed but not on the allowlist (a type a switch has no reason to send
   us, an experimenter message, a multipart reply we never request, a vendor action or OXM
-  field Ryu does not know). OpenFlow frames by the header's length, so skipping a message
-  keeps the stream in step: a switch using an extension keeps its connection, and Ryu never
-  parses what nobody vouched for. Malformation anywhere in a message wins over ignoring.
+  field Ryu does not know). Framing is by the header's length, so skipping keeps the
+  stream in step (a switch with an extension stays connected; Ryu never parses what
+  nobody vouched for). Malformation anywhere in a message wins over ignoring.
 
 Allowlist (switch to controller): HELLO, ERROR, ECHO_REQUEST, ECHO_REPLY, FEATURES_REPLY,
 GET_CONFIG_REPLY, PACKET_IN, FLOW_REMOVED, PORT_STATUS, BARRIER_REPLY, ROLE_REPLY,
 GET_ASYNC_REPLY, and MULTIPART_REPLY of DESC, FLOW, AGGREGATE, TABLE, PORT_STATS, QUEUE,
-PORT_DESC, METER_FEATURES. :func:`install` wraps ``ryu.ofproto.ofproto_parser.msg`` (what
-Ryu's receive loop calls for every message) so that a rejected message raises
-:class:`UnsafeMessage`, which Ryu's connection handler turns into closing that peer's
-connection, and an ignored one yields no event. This module does not import Ryu.
+PORT_DESC, METER_FEATURES. :func:`install` wraps ``ryu.ofproto.ofproto_parser.msg`` (Ryu
+calls it for every message): a rejected one (also one that takes a switch past
+:data:`~controller.southbound.portcap.MAX_PORTS`) raises :class:`UnsafeMessage` and Ryu
+closes that connection; an ignored one yields no event. No Ryu import here.
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ from controller.southbound.ofsizes import (
     OXM_CLASS_EXPERIMENTER,
     OXM_VALUE_SIZES,
 )
+from controller.southbound.portcap import over_budget
 
 LOG = logging.getLogger(__name__)
 
 OFP_VERSION = 0x04
-# HELLO versions Ryu 4.34 has a parser for: 1.0 and 1.2 ignore the body, 1.3-1.5 read
-# hello elements (the same layout and the same loop in all three).
+# HELLO versions Ryu 4.34 parses: 1.0, 1.2 ignore the body; 1.3-1.5 read elements (one loop).
 HELLO_BODY_IGNORED = frozenset({0x01, 0x03})
 HELLO_WITH_ELEMENTS = frozenset({0x04, 0x05, 0x06})
 
@@ -312,13 +312,10 @@ def _check(w: _Walk) -> None:
         body_check(w)
 
 
-_BARRIER_REPLY_OK = HEADER.size  # a barrier reply is a bare header (FIXED_SIZES)
-
-
 def check(message: bytes | bytearray | memoryview) -> Verdict:
     """The verdict on one received OpenFlow message (header included), in bounded time."""
-    if len(message) == _BARRIER_REPLY_OK and message[0] == OFP_VERSION:
-        if message[1] == BARRIER_REPLY and message[3] == _BARRIER_REPLY_OK and not message[2]:
+    if len(message) == 8 and message[0] == OFP_VERSION:  # a barrier reply: a bare header
+        if message[1] == BARRIER_REPLY and message[3] == 8 and not message[2]:
             return ACCEPTED  # the commonest message, what the full walk would answer
     return full_check(message)
 
@@ -364,12 +361,11 @@ def install(
     on_ignore: PeerCallback | None = None,
     fast: Callable[[Any, int, bytes], bool] | None = None,
 ) -> Callable[..., Any]:
-    """Guard ``parser_module.msg`` (``ryu.ofproto.ofproto_parser``). A rejected message calls
-    ``on_reject(datapath, reason)`` and raises :class:`UnsafeMessage` (Ryu closes that
-    connection); an ignored one calls ``on_ignore(datapath, reason)`` and returns None (no
-    event). An accepted one is first offered to ``fast(datapath, msg_type, msg)``, which
-    returns True when it handled the message itself (no Ryu parsing, no event). Installing
-    again replaces the callbacks; it never wraps the guard itself."""
+    """Guard ``parser_module.msg`` (``ryu.ofproto.ofproto_parser``). Rejected: calls
+    ``on_reject(datapath, reason)``, raises :class:`UnsafeMessage` (Ryu closes the link);
+    ignored: ``on_ignore(datapath, reason)``, returns None (no event); accepted: first to
+    ``fast(datapath, msg_type, msg)`` (True: it handled it). Installing again replaces the
+    callbacks, never wraps the guard."""
     original = getattr(parser_module.msg, _ORIGINAL, parser_module.msg)
 
     def guarded_msg(
@@ -380,6 +376,8 @@ def install(
             verdict = check(data)
         except Exception as exc:  # fail closed
             verdict = Verdict(Action.REJECT, f"guard error {exc!r}")
+        if verdict.action is Action.ACCEPT and (why := over_budget(datapath, msg_type, data)):
+            verdict = Verdict(Action.REJECT, why)  # a switch's ports are bounded too
         if verdict.action is Action.ACCEPT:
             if fast is not None and fast(datapath, msg_type, data):
                 return None

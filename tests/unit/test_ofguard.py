@@ -576,3 +576,37 @@ def test_the_barrier_reply_shortcut_gives_the_full_walks_verdict() -> None:
         msg = struct.pack("!BBHI", version, msg_type, length, 7) + extra
         assert check(msg) == full_check(msg), (version, msg_type, length, extra)
     assert check(struct.pack("!BBHI", 4, 21, 8, 7)).action.value == "accept"
+
+
+def test_a_switch_announcing_ports_without_end_is_closed_at_the_bound() -> None:
+    """Ryu adds every port of a port-description part (flagged MORE, over and over) and
+    of every PORT_STATUS ADD to ``Datapath.ports``: past ``MAX_PORTS`` the guard closes
+    the connection instead; re-announcing known ports and MODIFY/DELETE stay fine."""
+    from controller.southbound.portcap import MAX_PORTS
+
+    module, _calls = fake_parser_module()
+    rejected: list[tuple[Any, str]] = []
+    ofguard.install(module, lambda dp, why: rejected.append((dp, why)))
+    dp = SimpleNamespace(id=1, address=("127.0.0.1", 40000), ports={})
+    sent = 0
+    with pytest.raises(UnsafeMessage, match="more than 4096 ports"):
+        for start in range(1, 10 * MAX_PORTS, 1000):  # 1,000 new ports per part
+            part = fz.multipart_reply(
+                13, b"".join(fz.port_bytes(p) for p in range(start, start + 1000)), 1
+            )
+            module.msg(dp, 4, 19, len(part), 7, bytearray(part))
+            dp.ports.update({p: object() for p in range(start, start + 1000)})  # as Ryu does
+            sent += 1
+    assert sent == MAX_PORTS // 1000 and len(dp.ports) <= MAX_PORTS and len(rejected) == 1
+    known = fz.multipart_reply(13, b"".join(fz.port_bytes(p) for p in range(1, 1001)), 1)
+    assert module.msg(dp, 4, 19, len(known), 8, bytearray(known)) == "parsed"  # known ports
+
+    def status(reason: int, port_no: int) -> bytearray:
+        return bytearray(fz.message(12, struct.pack("!B7x", reason) + fz.port_bytes(port_no)))
+
+    dp.ports = {p: object() for p in range(1, MAX_PORTS + 1)}
+    for msg in (status(2, 5), status(1, 5), status(0, 5)):  # MODIFY, DELETE, ADD known
+        assert module.msg(dp, 4, 12, len(msg), 9, msg) == "parsed"
+    with pytest.raises(UnsafeMessage, match="more than 4096 ports"):
+        new = status(0, MAX_PORTS + 1)
+        module.msg(dp, 4, 12, len(new), 10, new)
