@@ -157,28 +157,21 @@ def _own_row(state: LinkState) -> LinkFigures:
 
 
 def _column(name: str) -> property:
+    """A field kept in the state's row; in float columns NaN reads as ``None``."""
+    floats = name != "features"
+
     def get(self: LinkState) -> Any:
         value = getattr(self._fig, name)[self._row]
-        return None if value != value else value  # NaN: not set
+        return None if floats and value != value else value  # NaN: not set
 
     def set_(self: LinkState, value: Any) -> None:
-        getattr(_own_row(self), name)[self._row] = math.nan if value is None else value
-
-    return property(get, set_)
-
-
-def _features_column() -> property:
-    def get(self: LinkState) -> Any:
-        return self._fig.features[self._row]
-
-    def set_(self: LinkState, value: Any) -> None:
-        _own_row(self).features[self._row] = value
+        getattr(_own_row(self), name)[self._row] = math.nan if floats and value is None else value
 
     return property(get, set_)
 
 
 for _name in COLUMNS:  # the dataclass's slots for these stay unused: rows hold them
-    setattr(LinkState, _name, _features_column() if _name == "features" else _column(_name))
+    setattr(LinkState, _name, _column(_name))
 
 LINK_FIELDS = frozenset(LinkState.__dataclass_fields__)
 """Every field a caller may set on a :class:`LinkState`."""

@@ -24,12 +24,7 @@ from controller.network.model import (
     LinkKey,
     LinkState,
 )
-from controller.network.weights import (
-    affected_metrics,
-    cost_weights,
-    link_weight,
-    set_weights,
-)
+from controller.network.weights import affected_metrics, cost_weights, link_weight, set_weights
 
 Edge = tuple[int, int, dict[str, Any]]
 BatchListener = Callable[[str, list[Edge], np.ndarray, np.ndarray], None]
@@ -126,7 +121,8 @@ class WeightedGraph:
         :class:`LinkFigures` with a row per edge in that order that every edge's state
         reads its round figures from: both kept (the same objects) until the structure
         changes. What :meth:`set_cost_round` writes."""
-        return self._current_rows().edges, self._current_rows().figures
+        rows = self._current_rows()
+        return rows.edges, rows.figures
 
     def _current_rows(self) -> _Rows:
         if self._rows is None or self._rows.version != self.structure_version:

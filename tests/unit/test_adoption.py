@@ -7,6 +7,7 @@ them at switch up and decides what to keep (controller/forwarding/adoption.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -302,17 +303,22 @@ def test_a_pair_id_clash_with_a_late_switch_hurts_neither_pair() -> None:
     assert fresh is not None and fresh.pair_id != new.pair_id
 
 
-def test_found_pairs_beyond_max_pairs_are_not_adopted_and_their_flows_go() -> None:
-    """A switch reports pairs' flows at connection: adoption fills the pair table only up
-    to ``max_pairs`` (a switch cannot grow it by what it claims to hold)."""
-    import dataclasses
-
+def two_pairs_restarted_with(**limits: int) -> FakeNetwork:
+    """h1 <-> h3 and h2 <-> h4 installed, then a restart under tighter ``limits`` and its
+    grace period over."""
     net = ready(ring(4))
     net.deliver("h1", "h3")
     net.deliver("h2", "h4")
-    net.config = dataclasses.replace(net.config, max_pairs=1)
+    net.config = dataclasses.replace(net.config, **limits)  # type: ignore[arg-type]
     restarted(net)
     wait_grace(net)
+    return net
+
+
+def test_found_pairs_beyond_max_pairs_are_not_adopted_and_their_flows_go() -> None:
+    """A switch reports pairs' flows at connection: adoption fills the pair table only up
+    to ``max_pairs`` (a switch cannot grow it by what it claims to hold)."""
+    net = two_pairs_restarted_with(max_pairs=1)
     assert len(net.runtime.pairs) == 1 and net.counters.paths_adopted == 1
     (kept,) = net.runtime.pairs.values()
     pair_ids = {p[0] for _, e in net.tables.flows() if (p := split_cookie(e.cookie))}
@@ -324,8 +330,6 @@ def test_the_pool_of_found_flows_is_bounded_whatever_a_switch_claims_to_hold() -
     """A switch reporting thousands of path flows (distinct pair ids, or one id over and
     over) fills the pool only to its bounds; the rest is deleted at once, and the pair
     ids reserved meanwhile are free again once the pool is decided."""
-    import dataclasses
-
     from controller.forwarding.adoption import MAX_FOUND_PER_PAIR
 
     net = ready(ring(4))
@@ -358,14 +362,7 @@ def test_the_pool_of_found_flows_is_bounded_whatever_a_switch_claims_to_hold() -
 def test_adoption_keeps_the_host_tables_limits() -> None:
     """Adopting a pair learns its hosts: not beyond ``max_hosts`` (a switch claiming
     pairs cannot fill the host table and shut every new host out)."""
-    import dataclasses
-
-    net = ready(ring(4))
-    net.deliver("h1", "h3")
-    net.deliver("h2", "h4")
-    net.config = dataclasses.replace(net.config, max_hosts=3)
-    restarted(net)
-    wait_grace(net)
+    net = two_pairs_restarted_with(max_hosts=3)
     assert net.counters.paths_adopted == 1 and len(net.runtime.pairs) == 1
     assert len(net.core.hosts.table) <= 3
     (kept,) = net.runtime.pairs.values()
